@@ -1,0 +1,81 @@
+package controller
+
+import (
+	"encoding/json"
+	"fmt"
+
+	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
+	multustypes "gopkg.in/k8snetworkplumbingwg/multus-cni.v4/pkg/types"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/contrail-vif/contrail-vif/pkg/netconf"
+)
+
+// desiredAttachment is one contrail-vif interface that a pod requests.
+type desiredAttachment struct {
+	// Network is the NAD as "<namespace>/<name>".
+	Network string
+	// Interface is the name Multus gives the interface inside the pod.
+	Interface string
+	// VNFQName is the Contrail VN fq-name from the NAD config.
+	VNFQName []string
+	// Index is the position among the pod's contrail-vif attachments.
+	Index int
+}
+
+// interfaceName returns the name Multus gives the interface of the network
+// selection element at position i (0-based) of the pod's networks
+// annotation: the requested name, or "net<i+1>" because Multus counts the
+// cluster network as delegate 0. Multus "defaultNetworks" would shift that
+// count; pods that use them must request interface names explicitly.
+func interfaceName(elem *multustypes.NetworkSelectionElement, i int) string {
+	if elem.InterfaceRequest != "" {
+		return elem.InterfaceRequest
+	}
+	return fmt.Sprintf("net%d", i+1)
+}
+
+// contrailConfig returns the contrail-vif config inside a NAD's spec.config,
+// either the config itself or the contrail-vif plugin of a conflist, and false
+// when the NAD is for another plugin.
+func contrailConfig(nad *nadv1.NetworkAttachmentDefinition) (*netconf.NetConf, bool, error) {
+	if nad.Spec.Config == "" {
+		return nil, false, nil
+	}
+	var probe struct {
+		Type    string            `json:"type"`
+		Plugins []json.RawMessage `json:"plugins"`
+	}
+	if err := json.Unmarshal([]byte(nad.Spec.Config), &probe); err != nil {
+		return nil, false, fmt.Errorf("NetworkAttachmentDefinition %s/%s: spec.config is not valid JSON: %w", nad.Namespace, nad.Name, err)
+	}
+	raw := []byte(nad.Spec.Config)
+	if probe.Type != netconf.PluginType {
+		found := false
+		for _, p := range probe.Plugins {
+			var t struct {
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(p, &t) == nil && t.Type == netconf.PluginType {
+				raw, found = p, true
+				break
+			}
+		}
+		if !found {
+			return nil, false, nil
+		}
+	}
+	conf, err := netconf.Parse(raw)
+	if err != nil {
+		return nil, true, fmt.Errorf("NetworkAttachmentDefinition %s/%s: %w", nad.Namespace, nad.Name, err)
+	}
+	return conf, true, nil
+}
+
+// podNetworksAnnotation is the Multus network selection annotation.
+const podNetworksAnnotation = "k8s.v1.cni.cncf.io/networks"
+
+// hasNetworks reports whether the pod requests secondary networks at all.
+func hasNetworks(pod *corev1.Pod) bool {
+	return pod.Annotations[podNetworksAnnotation] != ""
+}

@@ -1,0 +1,282 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/contrail-vif/contrail-vif/pkg/attachment"
+	"github.com/contrail-vif/contrail-vif/pkg/netconf"
+	"github.com/contrail-vif/contrail-vif/pkg/vncclient"
+)
+
+func netconfFQName(s string) ([]string, error) { return netconf.ParseFQName(s) }
+
+// ensurePod creates, in the order Contrail requires, the VM of the pod, the
+// VMI and instance-ip of each attachment, and last the virtual-router ref,
+// which makes the node's agent receive the config. Each create is skipped
+// when an earlier reconcile finished it, and a 409 on a create means an
+// earlier attempt (perhaps of a crashed controller) made the object with the
+// same deterministic uuid.
+func (r *Reconciler) ensurePod(ctx context.Context, log logr.Logger, pod *corev1.Pod, desired []desiredAttachment) error {
+	uid := string(pod.UID)
+	name := types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}
+	r.remember(name, pod.UID)
+
+	routerKey := doneKey{uid: pod.UID}
+	vmCreated := false
+	for _, a := range desired {
+		key := doneKey{uid: pod.UID, iface: a.Interface}
+		if r.isDone(key) {
+			continue
+		}
+		vnUUID, err := r.vnUUID(ctx, a.VNFQName)
+		if err != nil {
+			return r.report(pod, "VirtualNetworkNotFound", err)
+		}
+		if !vmCreated {
+			if err := r.ensureVM(ctx, pod); err != nil {
+				return r.report(pod, "CreateVirtualMachineFailed", err)
+			}
+			vmCreated = true
+		}
+		vmiUUID := attachment.VMIUUID(uid, a.Interface)
+		if err := r.ensureVMI(ctx, pod, a, len(desired), vmiUUID); err != nil {
+			if vncclient.IsNotFound(err) {
+				r.forgetVN(a.VNFQName)
+			}
+			return r.report(pod, "CreateInterfaceFailed", err)
+		}
+		if err := r.ensureInstanceIP(ctx, pod, a, vmiUUID); err != nil {
+			return r.report(pod, "AllocateAddressFailed", fmt.Errorf("%w (VN %s, vn uuid %s)", err, strings.Join(a.VNFQName, ":"), vnUUID))
+		}
+		r.markDone(key)
+		// A new attachment needs the agent to see the VM again.
+		r.clearDone(routerKey)
+		log.Info("created Contrail objects for attachment", "network", a.Network, "interface", a.Interface, "vmi", vmiUUID)
+	}
+
+	if r.isDone(routerKey) {
+		return nil
+	}
+	routerUUID, err := r.routerUUID(ctx, pod.Spec.NodeName)
+	if err != nil {
+		return r.report(pod, "VirtualRouterNotFound", err)
+	}
+	if err := r.VNC.RefUpdate(ctx, vncclient.TypeVirtualRouter, routerUUID, vncclient.TypeVirtualMachine, uid, vncclient.RefAdd); err != nil {
+		if vncclient.IsNotFound(err) {
+			r.forgetRouter(pod.Spec.NodeName)
+		}
+		return r.report(pod, "LinkVirtualRouterFailed", err)
+	}
+	r.markDone(routerKey)
+	return nil
+}
+
+// report records err as a Warning Event on the pod and returns it. A 404
+// from Contrail, or an object a user must create, becomes a transientError.
+func (r *Reconciler) report(pod *corev1.Pod, reason string, err error) error {
+	r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, reason, "PlugContrailNetwork", "%s", err.Error())
+	var notFound *notFoundError
+	if vncclient.IsNotFound(err) || errors.As(err, &notFound) {
+		return &transientError{err: err}
+	}
+	return err
+}
+
+func (r *Reconciler) clearDone(k doneKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.done, k)
+}
+
+// notFoundError is a Contrail object that a user or provisioning must create.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string { return e.msg }
+
+func (r *Reconciler) vnUUID(ctx context.Context, fq []string) (string, error) {
+	key := strings.Join(fq, ":")
+	r.mu.Lock()
+	id, ok := r.vnUUIDs[key]
+	r.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	id, err := r.VNC.FQNameToID(ctx, vncclient.TypeVirtualNetwork, fq)
+	if vncclient.IsNotFound(err) {
+		return "", &notFoundError{msg: fmt.Sprintf("virtual network %q was not found in Contrail; create it, or correct virtualNetwork in the NetworkAttachmentDefinition", key)}
+	}
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	r.vnUUIDs[key] = id
+	r.mu.Unlock()
+	return id, nil
+}
+
+func (r *Reconciler) forgetVN(fq []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.vnUUIDs, strings.Join(fq, ":"))
+}
+
+func (r *Reconciler) routerUUID(ctx context.Context, node string) (string, error) {
+	r.mu.Lock()
+	id, ok := r.routerUUIDs[node]
+	r.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	fq := []string{vncclient.GlobalSystemConfig, node}
+	id, err := r.VNC.FQNameToID(ctx, vncclient.TypeVirtualRouter, fq)
+	if vncclient.IsNotFound(err) {
+		return "", &notFoundError{msg: fmt.Sprintf("virtual-router %q for node %q was not found in Contrail; provision the node's vRouter under that name", strings.Join(fq, ":"), node)}
+	}
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	r.routerUUIDs[node] = id
+	r.mu.Unlock()
+	return id, nil
+}
+
+func (r *Reconciler) forgetRouter(node string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.routerUUIDs, node)
+}
+
+// podAnnotations are the annotations shared by the VM and its VMIs.
+func (r *Reconciler) podAnnotations(pod *corev1.Pod) []vncclient.KeyValuePair {
+	return []vncclient.KeyValuePair{
+		{Key: attachment.KeyOwner, Value: attachment.OwnerValue},
+		{Key: attachment.KeyCluster, Value: r.ClusterName},
+		{Key: attachment.KeyKind, Value: "Pod"},
+		{Key: attachment.KeyNamespace, Value: pod.Namespace},
+		{Key: attachment.KeyPod, Value: pod.Name},
+		{Key: attachment.KeyPodUID, Value: string(pod.UID)},
+	}
+}
+
+func (r *Reconciler) ensureVM(ctx context.Context, pod *corev1.Pod) error {
+	vm := vncclient.VirtualMachine{
+		UUID:        string(pod.UID),
+		FQName:      []string{r.vmName(pod)},
+		ServerType:  "container",
+		Annotations: &vncclient.KeyValuePairs{KeyValuePair: r.podAnnotations(pod)},
+	}
+	err := r.VNC.Create(ctx, vncclient.TypeVirtualMachine, vm)
+	if err == nil || !vncclient.IsConflict(err) {
+		return err
+	}
+	// 409: either our VM from an earlier attempt, or a VM of another pod
+	// that had this name and whose objects are not yet deleted.
+	existing := vncclient.VirtualMachine{}
+	if readErr := r.VNC.Read(ctx, vncclient.TypeVirtualMachine, string(pod.UID), &existing); readErr == nil {
+		return nil
+	}
+	return fmt.Errorf("virtual-machine %q exists with another uuid than pod %s/%s (%s): an earlier pod with this name still has Contrail objects; they are deleted once that pod is gone: %w",
+		r.vmName(pod), pod.Namespace, pod.Name, pod.UID, err)
+}
+
+func (r *Reconciler) ensureVMI(ctx context.Context, pod *corev1.Pod, a desiredAttachment, total int, vmiUUID string) error {
+	annotations := append(r.podAnnotations(pod),
+		vncclient.KeyValuePair{Key: attachment.KeyNetwork, Value: a.Network},
+		vncclient.KeyValuePair{Key: attachment.KeyInterface, Value: a.Interface},
+		vncclient.KeyValuePair{Key: attachment.KeyIndex, Value: attachment.FormatIndex(a.Index, total)},
+	)
+	vmi := vncclient.VirtualMachineInterface{
+		UUID:               vmiUUID,
+		FQName:             append(append([]string{}, projectOf(a.VNFQName)...), attachment.VMIName(pod.Name, vmiUUID)),
+		ParentType:         vncclient.TypeProject,
+		VirtualNetworkRefs: []vncclient.Ref{{To: a.VNFQName}},
+		VirtualMachineRefs: []vncclient.Ref{{To: []string{r.vmName(pod)}}},
+		Annotations:        &vncclient.KeyValuePairs{KeyValuePair: annotations},
+	}
+	err := r.VNC.Create(ctx, vncclient.TypeVirtualMachineInterface, vmi)
+	if vncclient.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+func (r *Reconciler) ensureInstanceIP(ctx context.Context, pod *corev1.Pod, a desiredAttachment, vmiUUID string) error {
+	iipUUID := attachment.InstanceIPUUID(string(pod.UID), a.Interface)
+	vmiFQ := append(append([]string{}, projectOf(a.VNFQName)...), attachment.VMIName(pod.Name, vmiUUID))
+	iip := vncclient.InstanceIP{
+		UUID:                        iipUUID,
+		FQName:                      []string{attachment.InstanceIPName(pod.Name, iipUUID)},
+		VirtualNetworkRefs:          []vncclient.Ref{{To: a.VNFQName}},
+		VirtualMachineInterfaceRefs: []vncclient.Ref{{To: vmiFQ}},
+		InstanceIPFamily:            "v4",
+	}
+	err := r.VNC.Create(ctx, vncclient.TypeInstanceIP, iip)
+	if err == nil {
+		return nil
+	}
+	if vncclient.IsConflict(err) {
+		// Our instance-ip from an earlier attempt, if it reads back.
+		if r.VNC.Read(ctx, vncclient.TypeInstanceIP, iipUUID, &vncclient.InstanceIP{}) == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("allocate an address for interface %s of pod %s/%s: %w", a.Interface, pod.Namespace, pod.Name, err)
+}
+
+// deleteVM deletes, in the reverse of creation order, the virtual-router
+// refs to the VM of pod uid, the instance-ips and VMIs that refer to it, and
+// the VM. Objects already gone count as deleted.
+func (r *Reconciler) deleteVM(ctx context.Context, log logr.Logger, uid string) error {
+	vm := vncclient.VirtualMachine{}
+	err := r.VNC.Read(ctx, vncclient.TypeVirtualMachine, uid, &vm)
+	if vncclient.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, ref := range vm.VirtualRouterBackRefs {
+		err := r.VNC.RefUpdate(ctx, vncclient.TypeVirtualRouter, ref.UUID, vncclient.TypeVirtualMachine, uid, vncclient.RefDelete)
+		if err != nil && !vncclient.IsNotFound(err) {
+			return err
+		}
+	}
+	for _, ref := range vm.VirtualMachineInterfaceBackRefs {
+		if err := r.deleteVMI(ctx, ref.UUID); err != nil {
+			return err
+		}
+	}
+	if err := r.VNC.Delete(ctx, vncclient.TypeVirtualMachine, uid); err != nil && !vncclient.IsNotFound(err) {
+		return err
+	}
+	log.Info("deleted Contrail objects of pod", "uid", uid, "vm", strings.Join(vm.FQName, ":"), "interfaces", len(vm.VirtualMachineInterfaceBackRefs))
+	return nil
+}
+
+func (r *Reconciler) deleteVMI(ctx context.Context, vmiUUID string) error {
+	vmi := vncclient.VirtualMachineInterface{}
+	err := r.VNC.Read(ctx, vncclient.TypeVirtualMachineInterface, vmiUUID, &vmi)
+	if vncclient.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, ref := range vmi.InstanceIPBackRefs {
+		if err := r.VNC.Delete(ctx, vncclient.TypeInstanceIP, ref.UUID); err != nil && !vncclient.IsNotFound(err) {
+			return err
+		}
+	}
+	if err := r.VNC.Delete(ctx, vncclient.TypeVirtualMachineInterface, vmiUUID); err != nil && !vncclient.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
