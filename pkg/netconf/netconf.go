@@ -83,7 +83,8 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 // Parse decodes and validates a contrail-vif configuration and fills in
 // defaults. Unknown fields are rejected so that a misspelt option fails
 // loudly instead of being ignored; the fields that runtimes and Multus inject
-// (runtimeConfig, capabilities, args, prevResult, ipam, dns) are accepted.
+// (runtimeConfig, capabilities, args, prevResult, ipam, dns, deviceID,
+// pciBusID and the GC attachment lists) are accepted.
 func Parse(data []byte) (*NetConf, error) {
 	conf := &NetConf{}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -94,6 +95,9 @@ func Parse(data []byte) (*NetConf, error) {
 		Args          json.RawMessage `json:"args,omitempty"`
 		DeviceID      json.RawMessage `json:"deviceID,omitempty"`
 		PCIBusID      json.RawMessage `json:"pciBusID,omitempty"`
+		// GC input: libcni sends both keys because the 1.1.0 spec text
+		// named the second one; types.NetConf has only the first.
+		GCAttachments json.RawMessage `json:"cni.dev/attachments,omitempty"`
 	}
 	withInjected.NetConf = conf
 	if err := dec.Decode(&withInjected); err != nil {

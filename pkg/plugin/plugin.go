@@ -1,0 +1,158 @@
+// Package plugin implements the contrail-vif CNI verbs: ADD plugs a VMI that
+// contrail-vif-controller created into a pod as a veth pair bound through the
+// local vRouter agent, DEL unplugs it, and CHECK, STATUS and GC follow CNI 1.1.
+//
+// The verbs return results and errors; the caller prints them.
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/contrail-vif/contrail-vif/pkg/agentclient"
+	"github.com/contrail-vif/contrail-vif/pkg/netconf"
+	"github.com/contrail-vif/contrail-vif/pkg/state"
+)
+
+// Author is the "author" the plugin writes into the agent's port requests.
+const Author = "contrail-vif"
+
+// Defaults for the Plugin fields that New sets.
+const (
+	DefaultPollInterval    = 100 * time.Millisecond
+	DefaultMaxPollInterval = time.Second
+)
+
+// Plugin runs the CNI verbs. Its fields are the plugin's dependencies; New
+// sets them for a plugin process.
+type Plugin struct {
+	// HostNS is the network namespace of the host ends (taps), where the
+	// vRouter agent looks them up by name.
+	HostNS ns.NetNS
+	// Stderr receives the log when the network config names no logFile.
+	Stderr io.Writer
+	// AgentRequestTimeout bounds each HTTP request to the agent.
+	AgentRequestTimeout time.Duration
+	// PollInterval is the first pause between two polls of the agent; each
+	// pause doubles up to MaxPollInterval.
+	PollInterval    time.Duration
+	MaxPollInterval time.Duration
+	// Now returns the current time for port requests and state records.
+	Now func() time.Time
+}
+
+// New returns a Plugin that plugs taps into hostNS and logs to stderr unless
+// the network config names a log file.
+func New(hostNS ns.NetNS, stderr io.Writer) *Plugin {
+	return &Plugin{
+		HostNS:              hostNS,
+		Stderr:              stderr,
+		AgentRequestTimeout: agentclient.DefaultRequestTimeout,
+		PollInterval:        DefaultPollInterval,
+		MaxPollInterval:     DefaultMaxPollInterval,
+		Now:                 time.Now,
+	}
+}
+
+// call is the parsed input and the clients of one verb invocation.
+type call struct {
+	args  *skel.CmdArgs
+	conf  *netconf.NetConf
+	pod   podArgs
+	log   *slog.Logger
+	agent *agentclient.Client
+	store *state.Store
+	// closeLog closes the log file, if the config names one.
+	closeLog func()
+}
+
+// start parses the config and CNI_ARGS of one invocation and opens its log.
+// The caller must call closeLog when it is done.
+func (p *Plugin) start(command string, args *skel.CmdArgs, stdin []byte) (*call, error) {
+	conf, err := parseConfig(stdin)
+	if err != nil {
+		return nil, err
+	}
+	pod, argsErr := loadPodArgs(args.Args)
+	// DEL is best effort, so malformed CNI_ARGS only cost it the pod identity.
+	if argsErr != nil && command != "DEL" {
+		return nil, argsErr
+	}
+	logger, closeLog := openLog(conf, p.Stderr)
+	attrs := []any{slog.String("command", command), slog.String("network", conf.Name)}
+	for _, kv := range [][2]string{
+		{"containerID", args.ContainerID}, {"ifname", args.IfName},
+		{"podNamespace", pod.Namespace}, {"podName", pod.Name},
+	} {
+		if kv[1] != "" {
+			attrs = append(attrs, slog.String(kv[0], kv[1]))
+		}
+	}
+	logger = logger.With(attrs...)
+	if argsErr != nil {
+		logger.Warn("ignoring invalid CNI_ARGS", "error", argsErr)
+	}
+	return &call{
+		args:     args,
+		conf:     conf,
+		pod:      pod,
+		log:      logger,
+		agent:    agentclient.New(conf.AgentURL, p.AgentRequestTimeout),
+		store:    state.New(conf.StateDir),
+		closeLog: closeLog,
+	}, nil
+}
+
+// parseConfig parses the network config: code 6 when it is not JSON, code 7
+// when it is not a valid contrail-vif config.
+func parseConfig(stdin []byte) (*netconf.NetConf, error) {
+	if !json.Valid(stdin) {
+		return nil, types.NewError(types.ErrDecodingFailure, "network config on stdin is not valid JSON", "")
+	}
+	conf, err := netconf.Parse(stdin)
+	if err != nil {
+		return nil, types.NewError(types.ErrInvalidNetworkConfig, err.Error(), "")
+	}
+	return conf, nil
+}
+
+// openLog returns a logger that writes to conf.LogFile, or to stderr when
+// the config names no file or the file cannot be opened. The plugin never
+// logs to stdout, which carries the CNI result.
+func openLog(conf *netconf.NetConf, stderr io.Writer) (*slog.Logger, func()) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(conf.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	options := &slog.HandlerOptions{Level: level}
+	if conf.LogFile == "" {
+		return slog.New(slog.NewTextHandler(stderr, options)), func() {}
+	}
+	f, err := os.OpenFile(conf.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		logger := slog.New(slog.NewTextHandler(stderr, options))
+		logger.Warn("cannot open log file; logging to stderr", "logFile", conf.LogFile, "error", err)
+		return logger, func() {}
+	}
+	return slog.New(slog.NewTextHandler(f, options)), func() { _ = f.Close() }
+}
+
+// agentContext returns a context for agent calls made after the verb's own
+// deadline may have passed, such as a rollback.
+func (p *Plugin) agentContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), p.AgentRequestTimeout)
+}
+
+// errorf returns a CNI error with code and a formatted message.
+func errorf(code uint, format string, a ...any) *types.Error {
+	return types.NewError(code, fmt.Sprintf(format, a...), "")
+}
