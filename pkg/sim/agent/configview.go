@@ -51,3 +51,13 @@ type ConfigView interface {
 	// VM is not linked to node.
 	Interface(node, vmiUUID string) (VMIConfig, bool)
 }
+
+// VMUUIDView is an optional extension of ConfigView for GET /vm/<vm-uuid>,
+// which the agent serves from config by VM uuid. Without it the agent finds
+// the VM by the names it learned from port bindings, so a VM that was never
+// bound is not found.
+type VMUUIDView interface {
+	// VMInterfacesByUUID returns the VMIs of the VM vmUUID, ordered by
+	// uuid, and false when the VM is unknown or not linked to node.
+	VMInterfacesByUUID(node, vmUUID string) ([]VMIConfig, bool)
+}

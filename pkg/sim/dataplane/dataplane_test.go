@@ -1,0 +1,116 @@
+package dataplane
+
+import (
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestNamesFor(t *testing.T) {
+	tests := []struct {
+		name   string
+		config Config
+		vn     string
+		want   Names
+	}{
+		{
+			name: "defaults",
+			vn:   "1A2B3C4D-0000-4000-8000-000000000001",
+			want: Names{Bridge: "cvb1a2b3c4d", Veth: "cvg1a2b3c4d", Netns: "csim-gw-1a2b3c4d"},
+		},
+		{
+			name:   "custom prefixes",
+			config: Config{LinkPrefix: "t1f2e3", NetnsPrefix: "x-"},
+			vn:     "0badcafe-0000-4000-8000-000000000001",
+			want:   Names{Bridge: "t1f2e3b0badcafe", Veth: "t1f2e3g0badcafe", Netns: "x-0badcafe"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := NamesFor(tt.config, tt.vn)
+			if err != nil {
+				t.Fatalf("NamesFor: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("NamesFor = %+v, want %+v", got, tt.want)
+			}
+			if len(got.Bridge) > 15 || len(got.Veth) > 15 {
+				t.Errorf("link name longer than 15 characters: %+v", got)
+			}
+		})
+	}
+}
+
+func TestNamesForInvalid(t *testing.T) {
+	tests := []struct {
+		name   string
+		config Config
+		vn     string
+		errHas string
+	}{
+		{name: "not a uuid", vn: "red", errHas: `invalid VN uuid "red"`},
+		{name: "long link prefix", config: Config{LinkPrefix: "abcdefg"}, vn: "0badcafe-0000-4000-8000-000000000001", errHas: "longer than 6"},
+		{name: "slash in link prefix", config: Config{LinkPrefix: "a/b"}, vn: "0badcafe-0000-4000-8000-000000000001", errHas: "invalid link prefix"},
+		{name: "slash in netns prefix", config: Config{NetnsPrefix: "../x"}, vn: "0badcafe-0000-4000-8000-000000000001", errHas: "invalid netns prefix"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NamesFor(tt.config, tt.vn)
+			if err == nil {
+				t.Fatal("NamesFor returned no error")
+			}
+			if !strings.Contains(err.Error(), tt.errHas) {
+				t.Errorf("error %q does not contain %q", err, tt.errHas)
+			}
+		})
+	}
+}
+
+func TestHasShortIDSuffix(t *testing.T) {
+	tests := []struct {
+		name, prefix string
+		want         bool
+	}{
+		{"cvb1a2b3c4d", "cvb", true},
+		{"cvb1a2b3c4", "cvb", false},
+		{"cvb1a2b3c4d5", "cvb", false},
+		{"cvb1A2B3C4D", "cvb", false},
+		{"cvg1a2b3c4d", "cvb", false},
+		{"csim-gw-0badcafe", "csim-gw-", true},
+	}
+	for _, tt := range tests {
+		if got := hasShortIDSuffix(tt.name, tt.prefix); got != tt.want {
+			t.Errorf("hasShortIDSuffix(%q, %q) = %v, want %v", tt.name, tt.prefix, got, tt.want)
+		}
+	}
+}
+
+func TestGatewayPrefixes(t *testing.T) {
+	subnets := []Subnet{
+		{Prefix: netip.MustParsePrefix("192.0.2.0/24"), Gateway: netip.MustParseAddr("192.0.2.254")},
+		{Prefix: netip.MustParsePrefix("198.51.100.0/24")}, // no gateway
+		{Prefix: netip.MustParsePrefix("203.0.113.0/24"), Gateway: netip.MustParseAddr("0.0.0.0")},
+		{Prefix: netip.MustParsePrefix("203.0.113.0/25"), Gateway: netip.MustParseAddr("203.0.113.200")}, // outside
+		{Prefix: netip.MustParsePrefix("2001:db8:1::/64"), Gateway: netip.MustParseAddr("2001:db8:1::1")},
+	}
+	got := gatewayPrefixes(subnets, slog.New(slog.DiscardHandler), "vn")
+	want := []netip.Prefix{
+		netip.MustParsePrefix("192.0.2.254/24"),
+		netip.MustParsePrefix("2001:db8:1::1/64"),
+	}
+	if len(got) != len(want) {
+		t.Fatalf("gatewayPrefixes = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("gatewayPrefixes[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestNewRejectsMissingSource(t *testing.T) {
+	if _, err := New(Config{}, nil, nil); err == nil {
+		t.Error("New with a nil subnet source returned no error")
+	}
+}
