@@ -14,7 +14,7 @@ KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
 MULTUS_VERSION=${MULTUS_VERSION:-v4.3.0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$ROOT/_output/cluster-bin}
-KUBE_BINS=${KUBE_BINS:-kube-apiserver kubelet}
+KUBE_BINS=${KUBE_BINS:-kube-apiserver kubelet kubectl}
 
 staging_version() {
 	# v1.37.2 -> v0.37.2
@@ -49,9 +49,17 @@ build_kube() {
 	done
 	printf ')\n\nfunc main() {}\n' >>"$mod/tools.go"
 	(cd "$mod" && go mod tidy >/dev/null)
+	# Without these, the binaries report v0.0.0-master, as node status and
+	# `kubectl version` show. Kubernetes' own build sets the same variables.
+	local minor=${KUBE_VERSION#v1.}
+	minor=${minor%%.*}
+	local pkg ldflags="-s -w"
+	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+	done
 	for bin in "${missing[@]}"; do
 		echo "building $bin $KUBE_VERSION"
-		(cd "$mod" && CGO_ENABLED=0 go build -trimpath -o "$dest/$bin" "k8s.io/kubernetes/cmd/$bin")
+		(cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$dest/$bin" "k8s.io/kubernetes/cmd/$bin")
 	done
 }
 

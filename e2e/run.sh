@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs contrail-vif on the local cluster.
+#
+#   e2e/run.sh test   bring up cluster, simulator and controller, run the Go
+#                     e2e suite, tear everything down (also on failure)
+#   e2e/run.sh demo   bring up the same, apply examples/, print a summary,
+#                     leave it running
+#   e2e/run.sh down   tear down what test or demo started
+#
+# Expects the binaries in bin/ (make build).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=e2e/cluster/lib.sh
+. "$ROOT/e2e/cluster/lib.sh"
+
+CONFIG_API_ADDR=${CONFIG_API_ADDR:-127.0.0.1:8082}
+AGENT_ADDR=${AGENT_ADDR:-127.0.0.1:9091}
+CONTROLLER_HEALTH_ADDR=${CONTROLLER_HEALTH_ADDR:-127.0.0.1:18081}
+E2E_TIMEOUT=${E2E_TIMEOUT:-20m}
+
+contrail_up() {
+	for bin in contrail-vif contrail-vif-controller contrail-sim; do
+		[ -x "$ROOT/bin/$bin" ] || die "missing bin/$bin; run make build first"
+	done
+	CNI_EXTRA_BINS="$ROOT/bin/contrail-vif" "$ROOT/e2e/cluster/up.sh"
+
+	start_daemon contrail-sim "$LOG_DIR/contrail-sim.log" "$ROOT/bin/contrail-sim" serve \
+		--config-api-listen "$CONFIG_API_ADDR" --agent-listen "$AGENT_ADDR" \
+		--node-name "$NODE_NAME" --setup-default
+	wait_until 30 "the simulated config API" curl -fsS --max-time 2 "http://$CONFIG_API_ADDR/" ||
+		die "contrail-sim did not come up; see $LOG_DIR/contrail-sim.log"
+
+	start_daemon contrail-vif-controller "$LOG_DIR/contrail-vif-controller.log" \
+		"$ROOT/bin/contrail-vif-controller" --kubeconfig "$KUBECONFIG_FILE" \
+		--config-api-url "http://$CONFIG_API_ADDR" --sweep-interval 30s \
+		--health-probe-bind-address "$CONTROLLER_HEALTH_ADDR"
+	wait_until 60 "the controller to become ready" curl -fsS --max-time 2 "http://$CONTROLLER_HEALTH_ADDR/readyz" ||
+		die "the controller did not become ready; see $LOG_DIR/contrail-vif-controller.log"
+
+	cat >>"$CLUSTER_WORK/env" <<ENV
+CONFIG_API_URL=http://$CONFIG_API_ADDR
+AGENT_URL=http://$AGENT_ADDR
+CONTRAIL_SIM=$ROOT/bin/contrail-sim
+KUBECTL=$(kubectl_path)
+ENV
+}
+
+contrail_down() {
+	# Pods go first, while the agent and the controller still run, so CNI
+	# DEL unbinds their ports and the controller deletes their objects.
+	if [ -e "$KUBECONFIG_FILE" ] && apiserver_ready 2>/dev/null; then
+		kc delete pods --all --all-namespaces --grace-period=1 --wait=true --timeout=90s >/dev/null 2>&1 || true
+	fi
+	stop_daemon contrail-vif-controller
+	stop_daemon contrail-sim
+	"$ROOT/e2e/cluster/down.sh"
+}
+
+case ${1:-} in
+test)
+	trap contrail_down EXIT
+	contrail_up
+	cd "$ROOT"
+	go test -tags e2e -count=1 -v -timeout "$E2E_TIMEOUT" ./e2e/
+	;;
+demo)
+	contrail_up
+	for f in nad-red.yaml nad-blue.yaml pods.yaml; do
+		kc apply -f "$ROOT/examples/$f"
+	done
+	cd "$ROOT"
+	go run ./e2e/demo
+	cat <<TEXT
+
+The demo keeps running. Try:
+  export KUBECONFIG=$KUBECONFIG_FILE
+  $(kubectl_path) get pods -o wide
+  $(kubectl_path) get pod red-1 -o jsonpath='{.metadata.annotations.k8s\.v1\.cni\.cncf\.io/network-status}'
+  nsenter --net=\$(e2e/cluster/podnetns.sh default red-1) ip addr show net1
+Logs are in $LOG_DIR. Stop everything with: make demo-down
+TEXT
+	;;
+down)
+	contrail_down
+	;;
+*)
+	echo "usage: $0 test|demo|down" >&2
+	exit 2
+	;;
+esac
