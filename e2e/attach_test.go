@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,12 @@ func TestAttachRedAndBlue(t *testing.T) {
 		}
 		netns[c.name] = path
 		net1IP[c.name] = checkAttachment(t, vnc, pod, path, c)
+	}
+
+	// The leftover check below is only meaningful if it sees pod netns.
+	if during := hostNetnsNames(t); len(during) < len(netnsBefore)+len(cases) {
+		t.Errorf("found %d network namespaces while %d pods run, had %d before; the leftover check cannot see pod namespaces",
+			len(during), len(cases), len(netnsBefore))
 	}
 
 	t.Run("red reaches red both ways", func(t *testing.T) {
@@ -224,16 +231,29 @@ func expectNoLeftovers(t *testing.T, vnc *vncclient.Client, pod *corev1.Pod) {
 	expectAgentPortGone(t, pod.Name, vmiUUID)
 }
 
-// hostNetnsNames lists the named network namespaces (/run/netns).
+// hostNetnsNames lists the named network namespaces: those in /run/netns
+// and those containerd mounts under its state directory for pod sandboxes.
+// The simulator's per-VN gateway namespaces are part of the simulated
+// fabric, not of any pod, and are left out.
 func hostNetnsNames(t *testing.T) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
-	entries, err := os.ReadDir("/run/netns")
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatalf("list /run/netns: %v", err)
-	}
-	for _, e := range entries {
-		out[e.Name()] = true
+	dirs := []string{"/run/netns"}
+	found, _ := filepath.Glob(filepath.Join(cluster.Env.ClusterWork, "containerd", "state", "*", "netns"))
+	dirs = append(dirs, found...)
+	found, _ = filepath.Glob(filepath.Join(cluster.Env.ClusterWork, "containerd", "state", "netns"))
+	dirs = append(dirs, found...)
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatalf("list %s: %v", dir, err)
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "csim-gw-") {
+				continue
+			}
+			out[filepath.Join(dir, e.Name())] = true
+		}
 	}
 	return out
 }

@@ -54,7 +54,7 @@ contrail_down() {
 	fi
 	stop_daemon contrail-vif-controller
 	stop_daemon contrail-sim
-	"$ROOT/e2e/cluster/down.sh"
+	"$ROOT/e2e/cluster/down.sh" --purge
 }
 
 case ${1:-} in

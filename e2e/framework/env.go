@@ -21,6 +21,8 @@ type Env struct {
 	AgentURL     string
 	SimBinary    string
 	Kubectl      string
+	// ClusterWork is the cluster's work directory (containerd state etc.).
+	ClusterWork string
 }
 
 // LoadEnv reads $CVIF_CLUSTER_ENV (default <root>/_output/cluster/env).
@@ -50,6 +52,7 @@ func LoadEnv(root string) (*Env, error) {
 		AgentURL:     get("AGENT_URL", "http://127.0.0.1:9091"),
 		SimBinary:    get("CONTRAIL_SIM", filepath.Join(root, "bin", "contrail-sim")),
 		Kubectl:      get("KUBECTL", "kubectl"),
+		ClusterWork:  get("CLUSTER_WORK", filepath.Join(root, "_output", "cluster")),
 	}
 	if env.Kubeconfig == "" {
 		return nil, fmt.Errorf("cluster env %s has no KUBECONFIG", path)
