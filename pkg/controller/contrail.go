@@ -11,11 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/contrail-vif/contrail-vif/pkg/attachment"
-	"github.com/contrail-vif/contrail-vif/pkg/netconf"
 	"github.com/contrail-vif/contrail-vif/pkg/vncclient"
 )
-
-func netconfFQName(s string) ([]string, error) { return netconf.ParseFQName(s) }
 
 // ensurePod creates, in the order Contrail requires, the VM of the pod, the
 // VMI and instance-ip of each attachment, and last the virtual-router ref,
@@ -24,6 +21,17 @@ func netconfFQName(s string) ([]string, error) { return netconf.ParseFQName(s) }
 // earlier attempt (perhaps of a crashed controller) made the object with the
 // same deterministic uuid.
 func (r *Reconciler) ensurePod(ctx context.Context, log logr.Logger, pod *corev1.Pod, desired []desiredAttachment) error {
+	failed, err := r.createPodObjects(ctx, log, pod, desired)
+	if statusErr := r.setPodStatus(ctx, pod, desired, failed, err); statusErr != nil {
+		log.Error(statusErr, "cannot record attachment status on the pod")
+	}
+	return err
+}
+
+// createPodObjects does the work of ensurePod. On failure it also returns
+// the interface whose objects failed, or "" when the failure concerns the
+// whole pod.
+func (r *Reconciler) createPodObjects(ctx context.Context, log logr.Logger, pod *corev1.Pod, desired []desiredAttachment) (string, error) {
 	uid := string(pod.UID)
 	name := types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}
 	r.remember(name, pod.UID)
@@ -37,11 +45,11 @@ func (r *Reconciler) ensurePod(ctx context.Context, log logr.Logger, pod *corev1
 		}
 		vnUUID, err := r.vnUUID(ctx, a.VNFQName)
 		if err != nil {
-			return r.report(pod, "VirtualNetworkNotFound", err)
+			return a.Interface, r.report(pod, "VirtualNetworkNotFound", err)
 		}
 		if !vmCreated {
 			if err := r.ensureVM(ctx, pod); err != nil {
-				return r.report(pod, "CreateVirtualMachineFailed", err)
+				return "", r.report(pod, "CreateVirtualMachineFailed", err)
 			}
 			vmCreated = true
 		}
@@ -50,32 +58,30 @@ func (r *Reconciler) ensurePod(ctx context.Context, log logr.Logger, pod *corev1
 			if vncclient.IsNotFound(err) {
 				r.forgetVN(a.VNFQName)
 			}
-			return r.report(pod, "CreateInterfaceFailed", err)
+			return a.Interface, r.report(pod, "CreateInterfaceFailed", err)
 		}
 		if err := r.ensureInstanceIP(ctx, pod, a, vmiUUID); err != nil {
-			return r.report(pod, "AllocateAddressFailed", fmt.Errorf("%w (VN %s, vn uuid %s)", err, strings.Join(a.VNFQName, ":"), vnUUID))
+			return a.Interface, r.report(pod, "AllocateAddressFailed", fmt.Errorf("%w (VN %s, vn uuid %s)", err, strings.Join(a.VNFQName, ":"), vnUUID))
 		}
 		r.markDone(key)
-		// A new attachment needs the agent to see the VM again.
-		r.clearDone(routerKey)
 		log.Info("created Contrail objects for attachment", "network", a.Network, "interface", a.Interface, "vmi", vmiUUID)
 	}
 
 	if r.isDone(routerKey) {
-		return nil
+		return "", nil
 	}
 	routerUUID, err := r.routerUUID(ctx, pod.Spec.NodeName)
 	if err != nil {
-		return r.report(pod, "VirtualRouterNotFound", err)
+		return "", r.report(pod, "VirtualRouterNotFound", err)
 	}
 	if err := r.VNC.RefUpdate(ctx, vncclient.TypeVirtualRouter, routerUUID, vncclient.TypeVirtualMachine, uid, vncclient.RefAdd); err != nil {
 		if vncclient.IsNotFound(err) {
 			r.forgetRouter(pod.Spec.NodeName)
 		}
-		return r.report(pod, "LinkVirtualRouterFailed", err)
+		return "", r.report(pod, "LinkVirtualRouterFailed", err)
 	}
 	r.markDone(routerKey)
-	return nil
+	return "", nil
 }
 
 // report records err as a Warning Event on the pod and returns it. A 404

@@ -70,6 +70,17 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := r.SetupWithManager(mgr, opts.Workers); err != nil {
 		return nil, fmt.Errorf("set up pod controller: %w", err)
 	}
+	networks := &NetworkReconciler{
+		Client:      mgr.GetClient(),
+		VNC:         r.VNC,
+		Recorder:    r.Recorder,
+		ClusterName: opts.ClusterName,
+		Log:         ctrl.Log.WithName("networks"),
+		Pods:        r,
+	}
+	if err := networks.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("set up network controller: %w", err)
+	}
 	if err := mgr.Add(&Sweeper{Reconciler: r, Interval: opts.SweepInterval}); err != nil {
 		return nil, fmt.Errorf("add sweeper: %w", err)
 	}

@@ -161,11 +161,10 @@ func (r *Reconciler) desiredAttachments(ctx context.Context, pod *corev1.Pod) ([
 				"NetworkAttachmentDefinition %s sets clusterName %q but the controller runs with %q; make them equal", key, conf.ClusterName, r.ClusterName)
 			continue
 		}
-		fq, _ := netconfFQName(conf.VirtualNetwork)
 		out = append(out, desiredAttachment{
 			Network:   key.String(),
 			Interface: interfaceName(elem, i),
-			VNFQName:  fq,
+			VNFQName:  mustFQName(conf.VirtualNetwork),
 		})
 	}
 	for i := range out {

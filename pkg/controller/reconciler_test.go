@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -350,5 +351,46 @@ func TestReconcileReportsInvalidNetworkConfig(t *testing.T) {
 	evs := f.events()
 	if len(evs) != 1 || !strings.Contains(evs[0], "InvalidNetworkConfig") || !strings.Contains(evs[0], "not-an-fq-name") {
 		t.Fatalf("events = %v, want one InvalidNetworkConfig naming the value", evs)
+	}
+}
+
+func (f *fixture) podStatus(name string) []attachmentStatus {
+	f.t.Helper()
+	pod := &corev1.Pod{}
+	if err := f.kube.Get(context.Background(), types.NamespacedName{Namespace: "default", Name: name}, pod); err != nil {
+		f.t.Fatal(err)
+	}
+	var out []attachmentStatus
+	if err := json.Unmarshal([]byte(pod.Annotations[AttachmentStatusAnnotation]), &out); err != nil {
+		f.t.Fatalf("pod %s status annotation %q: %v", name, pod.Annotations[AttachmentStatusAnnotation], err)
+	}
+	return out
+}
+
+func TestPodStatusAnnotationTracksState(t *testing.T) {
+	uid := "a1111111-2222-4333-8444-555555555555"
+	f := newFixture(t, contrailNAD("red", "default-domain:demo:red"), contrailNAD("green", "default-domain:demo:green"),
+		testPod("web", uid, "red,green"))
+	f.reconcile("default", "web")
+
+	st := f.podStatus("web")
+	if len(st) != 2 {
+		t.Fatalf("status has %d entries, want 2: %+v", len(st), st)
+	}
+	if st[0].Interface != "net1" || st[0].State != AttachmentPending {
+		t.Errorf("red attachment = %+v, want net1 Pending (created, node not linked yet)", st[0])
+	}
+	if st[1].Interface != "net2" || st[1].State != AttachmentFailed || !strings.Contains(st[1].LastError, "default-domain:demo:green") {
+		t.Errorf("green attachment = %+v, want net2 Failed naming the missing VN", st[1])
+	}
+
+	if _, err := f.sim.EnsureVirtualNetwork([]string{"default-domain", "demo", "green"}, []netip.Prefix{netip.MustParsePrefix("10.10.3.0/24")}); err != nil {
+		t.Fatal(err)
+	}
+	f.reconcile("default", "web")
+	for _, s := range f.podStatus("web") {
+		if s.State != AttachmentConfigured || s.LastError != "" {
+			t.Errorf("attachment %s = %+v, want Configured without error", s.Interface, s)
+		}
 	}
 }

@@ -54,6 +54,13 @@ type NetConf struct {
 	LogFile string `json:"logFile,omitempty"`
 	// LogLevel is one of "debug", "info", "warn", "error".
 	LogLevel string `json:"logLevel,omitempty"`
+
+	// Subnets, when set, make the controller create the virtual network
+	// with these IPAM subnets if it does not exist. The plugin ignores them.
+	Subnets []Subnet `json:"subnets,omitempty"`
+	// ForwardingMode of a network the controller creates: l2_l3 (the
+	// Contrail default), l2 or l3.
+	ForwardingMode string `json:"forwardingMode,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes Go duration strings.
@@ -151,6 +158,9 @@ func (c *NetConf) Validate() error {
 	}
 	if c.MTU < MinMTU || c.MTU > MaxMTU {
 		return fmt.Errorf("invalid mtu %d: it must be between %d and %d", c.MTU, MinMTU, MaxMTU)
+	}
+	if err := c.validateNetwork(); err != nil {
+		return err
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
