@@ -39,10 +39,9 @@ contrail_up() {
 		die "the controller did not become ready; see $LOG_DIR/contrail-vif-controller.log"
 
 	cat >>"$CLUSTER_WORK/env" <<ENV
-CONFIG_API_URL=http://$CONFIG_API_ADDR
-AGENT_URL=http://$AGENT_ADDR
-CONTRAIL_SIM=$ROOT/bin/contrail-sim
-KUBECTL=$(kubectl_path)
+export CONFIG_API_URL=http://$CONFIG_API_ADDR
+export AGENT_URL=http://$AGENT_ADDR
+export CONTRAIL_SIM=$ROOT/bin/contrail-sim
 ENV
 }
 
@@ -54,6 +53,12 @@ contrail_down() {
 	fi
 	stop_daemon contrail-vif-controller
 	stop_daemon contrail-sim
+	# The purge below removes the work dir; keep the logs of this run.
+	if [ -d "$LOG_DIR" ]; then
+		rm -rf "$ROOT/_output/last-logs"
+		cp -r "$LOG_DIR" "$ROOT/_output/last-logs"
+		log "logs of this run kept in $ROOT/_output/last-logs"
+	fi
 	"$ROOT/e2e/cluster/down.sh" --purge
 }
 
@@ -74,10 +79,12 @@ demo)
 	cat <<TEXT
 
 The demo keeps running. Try:
-  export KUBECONFIG=$KUBECONFIG_FILE
-  $(kubectl_path) get pods -o wide
-  $(kubectl_path) get pod red-1 -o jsonpath='{.metadata.annotations.k8s\.v1\.cni\.cncf\.io/network-status}'
-  nsenter --net=\$(e2e/cluster/podnetns.sh default red-1) ip addr show net1
+  source _output/cluster/env        # sets KUBECONFIG, KUBECTL (v1.37.2) and the simulator URLs
+  \$KUBECTL get pods -o wide
+  \$KUBECTL describe pod red-1
+  e2e/cluster/podexec.sh default red-1 -- ip addr show net1
+  e2e/cluster/podexec.sh default red-1 -- ping -c 1 10.10.1.254
+(kubectl exec and kubectl logs do not work on this local node: see README.)
 Logs are in $LOG_DIR. Stop everything with: make demo-down
 TEXT
 	;;

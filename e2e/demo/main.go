@@ -79,6 +79,8 @@ func run() error {
 		fmt.Fprintf(table, "%s\t%s\t%s\t%s\t%s\t%s\n", p.name, p.network, st.Interface, st.IPs[0], st.Mac, eth0)
 	}
 	table.Flush()
+	fmt.Println("\nVN red 10.10.1.0/24: gateway 10.10.1.254, DNS 10.10.1.253. VN blue 10.10.2.0/24: gateway 10.10.2.254, DNS 10.10.2.253.")
+	fmt.Println("Contrail allocates pod addresses from the top of the subnet down.")
 
 	// Route blue's subnet through red's gateway in red-1, so that the
 	// isolation check really enters the red VN instead of eth0.
@@ -91,10 +93,12 @@ func run() error {
 		{"red-1", "red gateway", "10.10.1.254", true, "VN gateway"},
 		{"red-1", "blue-1", addr["blue-1"], false, "different VNs are isolated"},
 	}
+	fmt.Println("\nFor the isolation check, red-1 gets the route 10.10.2.0/24 via 10.10.1.254 dev net1, so that")
+	fmt.Println("its ping to blue enters the red VN; without it the packet would follow eth0's default route.")
 	fmt.Println()
 	failed := 0
 	for _, c := range checks {
-		ok, _ := framework.Ping(ctx, netns[c.from], c.target)
+		ok, out := framework.Ping(ctx, netns[c.from], c.target)
 		verdict := "as expected"
 		if ok != c.want {
 			verdict = "UNEXPECTED"
@@ -104,7 +108,17 @@ func run() error {
 		if ok {
 			result = "reply"
 		}
-		fmt.Printf("ping %-6s -> %-11s %-12s %-9s %s (%s)\n", c.from, c.to, c.target, result, verdict, c.why)
+		if !ok {
+			// ping prints the ICMP error, such as "Destination Net
+			// Unreachable" from the VN gateway.
+			for _, line := range strings.Split(out, "\n") {
+				if strings.HasPrefix(line, "From ") {
+					result = strings.TrimSpace(line)
+					break
+				}
+			}
+		}
+		fmt.Printf("ping %-6s -> %-11s %-12s %s: %s (%s)\n", c.from, c.to, c.target, verdict, result, c.why)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d connectivity checks gave unexpected results", failed)

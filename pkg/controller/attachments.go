@@ -19,8 +19,11 @@ type desiredAttachment struct {
 	Interface string
 	// VNFQName is the Contrail VN fq-name from the NAD config.
 	VNFQName []string
-	// Index is the position among the pod's contrail-vif attachments.
+	// Index is the position among the pod's valid contrail-vif attachments.
 	Index int
+	// Invalid is why the NAD's config cannot be used; such an attachment
+	// only appears in the pod's status.
+	Invalid error
 }
 
 // interfaceName returns the name Multus gives the interface of the network

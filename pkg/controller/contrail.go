@@ -21,7 +21,17 @@ import (
 // earlier attempt (perhaps of a crashed controller) made the object with the
 // same deterministic uuid.
 func (r *Reconciler) ensurePod(ctx context.Context, log logr.Logger, pod *corev1.Pod, desired []desiredAttachment) error {
-	failed, err := r.createPodObjects(ctx, log, pod, desired)
+	var usable []desiredAttachment
+	for _, a := range desired {
+		if a.Invalid == nil {
+			usable = append(usable, a)
+		}
+	}
+	var failed string
+	var err error
+	if len(usable) > 0 {
+		failed, err = r.createPodObjects(ctx, log, pod, usable)
+	}
 	if statusErr := r.setPodStatus(ctx, pod, desired, failed, err); statusErr != nil {
 		log.Error(statusErr, "cannot record attachment status on the pod")
 	}
@@ -45,7 +55,7 @@ func (r *Reconciler) createPodObjects(ctx context.Context, log logr.Logger, pod 
 		}
 		vnUUID, err := r.vnUUID(ctx, a.VNFQName)
 		if err != nil {
-			return a.Interface, r.report(pod, "VirtualNetworkNotFound", err)
+			return a.Interface, r.report(pod, "VirtualNetworkNotFound", fmt.Errorf("NetworkAttachmentDefinition %s: %w", a.Network, err))
 		}
 		if !vmCreated {
 			if err := r.ensureVM(ctx, pod); err != nil {
@@ -87,7 +97,7 @@ func (r *Reconciler) createPodObjects(ctx context.Context, log logr.Logger, pod 
 // report records err as a Warning Event on the pod and returns it. A 404
 // from Contrail, or an object a user must create, becomes a transientError.
 func (r *Reconciler) report(pod *corev1.Pod, reason string, err error) error {
-	r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, reason, "PlugContrailNetwork", "%s", err.Error())
+	r.warnOnce(pod, nil, reason, err)
 	var notFound *notFoundError
 	if vncclient.IsNotFound(err) || errors.As(err, &notFound) {
 		return &transientError{err: err}
@@ -116,7 +126,7 @@ func (r *Reconciler) vnUUID(ctx context.Context, fq []string) (string, error) {
 	}
 	id, err := r.VNC.FQNameToID(ctx, vncclient.TypeVirtualNetwork, fq)
 	if vncclient.IsNotFound(err) {
-		return "", &notFoundError{msg: fmt.Sprintf("virtual network %q was not found in Contrail; create it, or correct virtualNetwork in the NetworkAttachmentDefinition", key)}
+		return "", &notFoundError{msg: fmt.Sprintf("virtual network %q was not found in Contrail; create it, add subnets to the NetworkAttachmentDefinition so the controller creates it, or correct virtualNetwork; the pod starts once the network exists", key)}
 	}
 	if err != nil {
 		return "", err

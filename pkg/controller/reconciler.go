@@ -56,6 +56,8 @@ type Reconciler struct {
 	vnUUIDs map[string]string
 	// routerUUIDs caches node name → virtual-router uuid.
 	routerUUIDs map[string]string
+	// sent remembers recent Warnings so that retries do not repeat them.
+	sent map[eventKey]sentEvent
 }
 
 type doneKey struct {
@@ -126,12 +128,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) desiredAttachments(ctx context.Context, pod *corev1.Pod) ([]desiredAttachment, error) {
 	elems, err := k8sclient.GetPodNetwork(pod)
 	if err != nil {
-		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, "InvalidNetworksAnnotation", "ParseNetworks",
-			"annotation %s is invalid: %v; fix the annotation so Multus and contrail-vif can read it", podNetworksAnnotation, err)
+		r.warnOnce(pod, nil, "InvalidNetworksAnnotation",
+			fmt.Errorf("annotation %s is invalid: %w; fix the annotation so Multus and contrail-vif can read it", podNetworksAnnotation, err))
 		return nil, nil
 	}
 
 	var out []desiredAttachment
+	valid := 0
 	for i, elem := range elems {
 		ns := elem.Namespace
 		if ns == "" {
@@ -151,24 +154,20 @@ func (r *Reconciler) desiredAttachments(ctx context.Context, pod *corev1.Pod) ([
 		if !ours {
 			continue
 		}
-		if err != nil {
-			r.Recorder.Eventf(pod, nad, corev1.EventTypeWarning, "InvalidNetworkConfig", "ParseNetworkConfig",
-				"%v; fix spec.config of the NetworkAttachmentDefinition", err)
-			continue
+		a := desiredAttachment{Network: key.String(), Interface: interfaceName(elem, i)}
+		switch {
+		case err != nil:
+			a.Invalid = fmt.Errorf("%w; fix spec.config of the NetworkAttachmentDefinition", err)
+			r.warnOnce(pod, nad, "InvalidNetworkConfig", a.Invalid)
+		case conf.ClusterName != r.ClusterName:
+			a.Invalid = fmt.Errorf("NetworkAttachmentDefinition %s sets clusterName %q but the controller runs with %q; make them equal", key, conf.ClusterName, r.ClusterName)
+			r.warnOnce(pod, nad, "ClusterNameMismatch", a.Invalid)
+		default:
+			a.VNFQName = mustFQName(conf.VirtualNetwork)
+			a.Index = valid
+			valid++
 		}
-		if conf.ClusterName != r.ClusterName {
-			r.Recorder.Eventf(pod, nad, corev1.EventTypeWarning, "ClusterNameMismatch", "ParseNetworkConfig",
-				"NetworkAttachmentDefinition %s sets clusterName %q but the controller runs with %q; make them equal", key, conf.ClusterName, r.ClusterName)
-			continue
-		}
-		out = append(out, desiredAttachment{
-			Network:   key.String(),
-			Interface: interfaceName(elem, i),
-			VNFQName:  mustFQName(conf.VirtualNetwork),
-		})
-	}
-	for i := range out {
-		out[i].Index = i
+		out = append(out, a)
 	}
 	return out, nil
 }
@@ -216,6 +215,11 @@ func (r *Reconciler) releasePod(ctx context.Context, log logr.Logger, name types
 	for k := range r.done {
 		if k.uid == uid {
 			delete(r.done, k)
+		}
+	}
+	for k := range r.sent {
+		if k.uid == uid {
+			delete(r.sent, k)
 		}
 	}
 	return nil

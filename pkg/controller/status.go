@@ -53,6 +53,8 @@ func (r *Reconciler) setPodStatus(ctx context.Context, pod *corev1.Pod, desired 
 			State:          AttachmentPending,
 		}
 		switch {
+		case a.Invalid != nil:
+			st.State, st.LastError = AttachmentFailed, a.Invalid.Error()
 		case err != nil && (failed == "" || failed == a.Interface):
 			st.State, st.LastError = AttachmentFailed, err.Error()
 		case routerDone && r.isDone(doneKey{uid: pod.UID, iface: a.Interface}):
