@@ -2,6 +2,11 @@
 // the VNC API server on port 8082. It speaks the server's wire format: bodies
 // wrapped in the hyphenated type name, refs by fq-name in "to", and plain-text
 // error bodies.
+//
+// A Client bounds every request with a timeout, retries requests that failed
+// for transient reasons (see RetryPolicy), authenticates with Keystone
+// tokens when Auth is set (see KeystoneAuth), and verifies TLS servers
+// against a configured CA (see NewTLSConfig).
 package vncclient
 
 import (
@@ -11,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,16 +29,34 @@ const DefaultTimeout = 10 * time.Second
 // maxErrorBody caps how much of an error body is kept in an APIError.
 const maxErrorBody = 4096
 
-// Client calls one config API server. The zero HTTP field means an
-// http.Client with DefaultTimeout.
+// Client calls one config API server. Set its fields before the first
+// request; it is then safe for concurrent use.
 type Client struct {
 	// BaseURL is the server's root, for example "http://127.0.0.1:8082".
 	BaseURL string
-	// HTTP sends the requests.
+	// HTTP sends the requests; its Timeout bounds each attempt. Nil means
+	// an http.Client with DefaultTimeout. NewHTTPClient builds one for TLS.
 	HTTP *http.Client
+	// Auth, when not nil, supplies the X-Auth-Token of every request. On a
+	// 401 the client invalidates the token and repeats the request once
+	// with a new one.
+	Auth Authenticator
+	// Retry bounds the retries of requests that failed for transient
+	// reasons. The zero value makes a single attempt; New sets
+	// DefaultRetryPolicy.
+	Retry RetryPolicy
+	// Observer, when not nil, is called after every HTTP attempt with the
+	// operation ("fqname-to-id", "id-to-fqname", "create", "read", "delete",
+	// "ref-update" or "list"), the response status code (0 when no response
+	// arrived) and the duration of the attempt. Use it to count requests.
+	Observer func(op string, status int, d time.Duration)
+	// Logger receives a line for each retry. Nil discards them. Log lines
+	// and errors never contain the token or the password.
+	Logger *slog.Logger
 }
 
-// New returns a client for baseURL with a per-request timeout.
+// New returns a client for baseURL with a per-request timeout and
+// DefaultRetryPolicy. A timeout of zero or less means DefaultTimeout.
 func New(baseURL string, timeout time.Duration) *Client {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -40,6 +64,7 @@ func New(baseURL string, timeout time.Duration) *Client {
 	return &Client{
 		BaseURL: strings.TrimRight(baseURL, "/"),
 		HTTP:    &http.Client{Timeout: timeout},
+		Retry:   DefaultRetryPolicy(),
 	}
 }
 
@@ -67,157 +92,164 @@ func IsConflict(err error) bool { return hasStatus(err, http.StatusConflict) }
 // also how Contrail reports an exhausted subnet.
 func IsBadRequest(err error) bool { return hasStatus(err, http.StatusBadRequest) }
 
+// IsUnauthorized reports whether err is a 401 from the config API, even
+// after a fresh token, or from Keystone: the credentials are wrong.
+func IsUnauthorized(err error) bool {
+	var authErr *AuthError
+	if errors.As(err, &authErr) && authErr.StatusCode == http.StatusUnauthorized {
+		return true
+	}
+	return hasStatus(err, http.StatusUnauthorized)
+}
+
 func hasStatus(err error, code int) bool {
 	var apiErr *APIError
 	return errors.As(err, &apiErr) && apiErr.StatusCode == code
 }
 
-// do sends one request and decodes a JSON reply into out when out is not nil.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+// request is one config API call.
+type request struct {
+	op     string // operation name for Observer and the log
+	method string
+	path   string
+	query  url.Values
+	body   any // encoded as JSON when not nil
+	out    any // decoded from a JSON reply when not nil
+}
+
+// do sends req, retrying as c.Retry allows, and decodes the reply into
+// req.out.
+//
+// NOTE: do retries every request, because each operation of this package is
+// safe to repeat. Reads, fqname-to-id and id-to-fqname change nothing. A
+// repeated DELETE gets 404, and a repeated ref-update sets the same ref. A
+// repeated create gets 409 for the uuid or fq-name that the first attempt
+// used, which callers treat as "exists". An operation that is not safe to
+// repeat needs a way to skip the retry loop.
+func (c *Client) do(ctx context.Context, req request) error {
+	var body []byte
+	if req.body != nil {
+		data, err := json.Marshal(req.body)
+		if err != nil {
+			return fmt.Errorf("encode %s %s body: %w", req.method, req.path, err)
+		}
+		body = data
+	}
+	target := c.BaseURL + req.path
+	if len(req.query) > 0 {
+		target += "?" + req.query.Encode()
+	}
+
+	start := time.Now()
+	renewed := false
+	for attempt := 1; ; {
+		err := c.send(ctx, req, target, body)
+		if err == nil {
+			return nil
+		}
+		if c.Auth != nil && !renewed && hasStatus(err, http.StatusUnauthorized) {
+			// The token expired or was revoked before its expires_at: get a
+			// new one and repeat the request once, outside the retry count.
+			renewed = true
+			c.Auth.Invalidate()
+			continue
+		}
+		if ctx.Err() != nil || !isTransient(err) {
+			return withAttempts(err, attempt, time.Since(start))
+		}
+		delay := c.Retry.delay(attempt)
+		if attempt >= c.Retry.attempts() || (c.Retry.MaxElapsed > 0 && time.Since(start)+delay > c.Retry.MaxElapsed) {
+			return withAttempts(err, attempt, time.Since(start))
+		}
+
+		c.logger().Info("retrying config API request", "op", req.op, "method", req.method, "path", req.path,
+			"attempt", attempt, "delay", delay, "error", err)
+		if waitErr := sleep(ctx, delay); waitErr != nil {
+			return fmt.Errorf("%w (stopped retrying: %w)", withAttempts(err, attempt, time.Since(start)), waitErr)
+		}
+		attempt++
+	}
+}
+
+// send makes one attempt of req.
+func (c *Client) send(ctx context.Context, req request, target string, body []byte) error {
 	var reader io.Reader
 	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("encode %s %s body: %w", method, path, err)
-		}
-		reader = bytes.NewReader(data)
+		reader = bytes.NewReader(body)
 	}
-	target := c.BaseURL + path
-	if len(query) > 0 {
-		target += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, reader)
+	httpReq, err := http.NewRequestWithContext(ctx, req.method, target, reader)
 	if err != nil {
-		return fmt.Errorf("build %s %s: %w", method, target, err)
+		return fmt.Errorf("build %s %s: %w", req.method, req.path, err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+		httpReq.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	}
-	req.Header.Set("Accept", "application/json")
+	httpReq.Header.Set("Accept", "application/json")
+	if c.Auth != nil {
+		token, err := c.Auth.Token(ctx)
+		if err != nil {
+			return fmt.Errorf("authenticate to the config API: %w", err)
+		}
+		httpReq.Header.Set("X-Auth-Token", token)
+	}
 
-	httpClient := c.HTTP
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: DefaultTimeout}
-	}
-	resp, err := httpClient.Do(req)
+	start := time.Now()
+	resp, err := c.httpClient().Do(httpReq)
 	if err != nil {
-		return fmt.Errorf("config API %s %s: %w", method, path, err)
+		c.observe(req.op, 0, start)
+		// The error names the method and URL; it holds no credentials,
+		// because the token travels in a header.
+		err = fmt.Errorf("send config API request: %w", err)
+		if certificateError(err) {
+			return err
+		}
+		return &transientError{err: err}
 	}
 	defer resp.Body.Close()
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return &APIError{Method: method, Path: path, StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+		c.observe(req.op, resp.StatusCode, start)
+		return &APIError{Method: req.method, Path: req.path, StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
 	}
-	if out == nil {
+	if req.out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
+		c.observe(req.op, resp.StatusCode, start)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode config API %s %s reply: %w", method, path, err)
+	err = json.NewDecoder(resp.Body).Decode(req.out)
+	c.observe(req.op, resp.StatusCode, start)
+	if err != nil {
+		return fmt.Errorf("decode config API %s %s reply: %w", req.method, req.path, err)
 	}
 	return nil
 }
 
-// FQNameToID returns the uuid of the object of type typ named fqName.
-func (c *Client) FQNameToID(ctx context.Context, typ string, fqName []string) (string, error) {
-	req := map[string]any{"type": typ, "fq_name": fqName}
-	var reply struct {
-		UUID string `json:"uuid"`
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
 	}
-	if err := c.do(ctx, http.MethodPost, "/fqname-to-id", nil, req, &reply); err != nil {
-		return "", fmt.Errorf("look up %s %q: %w", typ, strings.Join(fqName, ":"), err)
-	}
-	return reply.UUID, nil
+	return &http.Client{Timeout: DefaultTimeout}
 }
 
-// Create posts obj, wrapped in its type name, to the collection of typ.
-// The reply carries no server-filled fields, so callers read the object back
-// when they need them.
-func (c *Client) Create(ctx context.Context, typ string, obj any) error {
-	body := map[string]any{typ: obj}
-	if err := c.do(ctx, http.MethodPost, "/"+typ+"s", nil, body, nil); err != nil {
-		return fmt.Errorf("create %s: %w", typ, err)
+func (c *Client) observe(op string, status int, start time.Time) {
+	if c.Observer != nil {
+		c.Observer(op, status, time.Since(start))
 	}
-	return nil
 }
 
-// Read fetches the object typ/uuid and decodes its unwrapped body into out.
-// fields, when given, limits the properties and refs the server returns.
-func (c *Client) Read(ctx context.Context, typ, uuid string, out any, fields ...string) error {
-	var query url.Values
-	if len(fields) > 0 {
-		query = url.Values{"fields": {strings.Join(fields, ",")}}
+func (c *Client) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
 	}
-	wrapped := map[string]json.RawMessage{}
-	if err := c.do(ctx, http.MethodGet, "/"+typ+"/"+uuid, query, nil, &wrapped); err != nil {
-		return fmt.Errorf("read %s %s: %w", typ, uuid, err)
-	}
-	raw, ok := wrapped[typ]
-	if !ok {
-		return fmt.Errorf("read %s %s: reply has no %q member", typ, uuid, typ)
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("decode %s %s: %w", typ, uuid, err)
-	}
-	return nil
+	return slog.New(slog.DiscardHandler)
 }
 
-// Delete removes the object typ/uuid.
-func (c *Client) Delete(ctx context.Context, typ, uuid string) error {
-	if err := c.do(ctx, http.MethodDelete, "/"+typ+"/"+uuid, nil, nil, nil); err != nil {
-		return fmt.Errorf("delete %s %s: %w", typ, uuid, err)
+// withAttempts adds the attempt count and time to err when it took more
+// than one attempt.
+func withAttempts(err error, attempts int, elapsed time.Duration) error {
+	if attempts <= 1 {
+		return err
 	}
-	return nil
-}
-
-// RefOperation is the "operation" of a ref-update request.
-type RefOperation string
-
-// Ref-update operations.
-const (
-	RefAdd    RefOperation = "ADD"
-	RefDelete RefOperation = "DELETE"
-)
-
-// RefUpdate adds or removes the ref from typ/uuid to refType/refUUID.
-func (c *Client) RefUpdate(ctx context.Context, typ, uuid, refType, refUUID string, op RefOperation) error {
-	req := map[string]any{
-		"type":      typ,
-		"uuid":      uuid,
-		"ref-type":  refType,
-		"ref-uuid":  refUUID,
-		"operation": op,
-		"attr":      nil,
-	}
-	if err := c.do(ctx, http.MethodPost, "/ref-update", nil, req, nil); err != nil {
-		return fmt.Errorf("ref-update %s %s %s->%s %s: %w", op, typ, uuid, refType, refUUID, err)
-	}
-	return nil
-}
-
-// ListDetail lists objects of typ with detail=true and the given extra query
-// parameters (for example fields, parent_id, back_ref_id) and returns the
-// unwrapped objects.
-func ListDetail[T any](ctx context.Context, c *Client, typ string, query url.Values) ([]T, error) {
-	q := url.Values{}
-	for k, v := range query {
-		q[k] = v
-	}
-	q.Set("detail", "true")
-	collection := typ + "s"
-	var reply map[string][]map[string]json.RawMessage
-	if err := c.do(ctx, http.MethodGet, "/"+collection, q, nil, &reply); err != nil {
-		return nil, fmt.Errorf("list %s: %w", collection, err)
-	}
-	items := reply[collection]
-	out := make([]T, 0, len(items))
-	for _, item := range items {
-		var obj T
-		if err := json.Unmarshal(item[typ], &obj); err != nil {
-			return nil, fmt.Errorf("decode %s in list: %w", typ, err)
-		}
-		out = append(out, obj)
-	}
-	return out, nil
+	return fmt.Errorf("%w (gave up after %d attempts in %s)", err, attempts, elapsed.Round(time.Millisecond))
 }

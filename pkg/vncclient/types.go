@@ -70,6 +70,7 @@ type VirtualMachineInterface struct {
 	ParentType          string         `json:"parent_type,omitempty"`
 	VirtualNetworkRefs  []Ref          `json:"virtual_network_refs,omitempty"`
 	VirtualMachineRefs  []Ref          `json:"virtual_machine_refs,omitempty"`
+	SecurityGroupRefs   []Ref          `json:"security_group_refs,omitempty"`
 	MacAddresses        *MacAddresses  `json:"virtual_machine_interface_mac_addresses,omitempty"`
 	Annotations         *KeyValuePairs `json:"annotations,omitempty"`
 	PortSecurityEnabled *bool          `json:"port_security_enabled,omitempty"`
@@ -86,6 +87,9 @@ type InstanceIP struct {
 	InstanceIPAddress           string   `json:"instance_ip_address,omitempty"`
 	InstanceIPFamily            string   `json:"instance_ip_family,omitempty"`
 	SubnetUUID                  string   `json:"subnet_uuid,omitempty"`
+	// InstanceIPSubnet is the prefix of the address's subnet, which the
+	// server fills in.
+	InstanceIPSubnet *SubnetPrefix `json:"instance_ip_subnet,omitempty"`
 }
 
 // VirtualNetwork is the subset of a virtual-network that contrail-vif reads.

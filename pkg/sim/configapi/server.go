@@ -7,7 +7,9 @@
 //
 // Requests and responses use the API server's wire format: bodies wrapped
 // in the hyphenated type name, underscored field names, JSON on success and
-// a plain-text message on failure.
+// a plain-text message on failure. RequireTokens turns on Keystone token
+// checks, and GenerateCertificates makes a CA and server certificate for
+// serving over TLS.
 package configapi
 
 import (
@@ -29,6 +31,8 @@ const maxBodyBytes = 16 << 20
 // concurrent use: one mutex serializes every request and Go API call.
 type Server struct {
 	logger *slog.Logger
+	// tokens, when not nil, validates the X-Auth-Token of each request.
+	tokens TokenValidator
 
 	mu    sync.Mutex
 	store *store
@@ -73,7 +77,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{type}/{uuid}", s.handleRead)
 	mux.HandleFunc("PUT /{type}/{uuid}", s.handleUpdate)
 	mux.HandleFunc("DELETE /{type}/{uuid}", s.handleDelete)
-	return s.logRequests(mux)
+	return s.logRequests(s.authenticate(mux))
 }
 
 // statusRecorder captures the status code a handler writes.
