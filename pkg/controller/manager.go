@@ -2,6 +2,8 @@ package controller
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
@@ -21,6 +23,18 @@ type Options struct {
 	ConfigAPIURL string
 	// ConfigAPITimeout bounds each config API request.
 	ConfigAPITimeout time.Duration
+	// ConfigAPICAFile verifies the config API's (and Keystone's) TLS
+	// certificate; empty means the system roots.
+	ConfigAPICAFile string
+	// ConfigAPIInsecure disables TLS verification; for tests only.
+	ConfigAPIInsecure bool
+	// KeystoneURL enables Keystone v3 authentication when set.
+	KeystoneURL string
+	// KeystoneUser, KeystoneProject and KeystoneDomain name the credentials.
+	KeystoneUser, KeystoneProject, KeystoneDomain string
+	// KeystonePasswordFile holds the password on its first line, normally
+	// a file mounted from a Secret.
+	KeystonePasswordFile string
 	// ClusterName prefixes VM names and marks owned objects.
 	ClusterName string
 	// SweepInterval is the period of the stale-object sweep.
@@ -60,9 +74,18 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
 
+	m, err := RegisterDefault()
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	vnc, err := newConfigAPIClient(opts, m)
+	if err != nil {
+		return nil, err
+	}
 	r := &Reconciler{
 		Client:      mgr.GetClient(),
-		VNC:         vncclient.New(opts.ConfigAPIURL, opts.ConfigAPITimeout),
+		VNC:         vnc,
+		Metrics:     m,
 		Recorder:    mgr.GetEventRecorder("contrail-vif-controller"),
 		ClusterName: opts.ClusterName,
 		Log:         ctrl.Log.WithName("pods"),
@@ -91,4 +114,49 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("add readiness check: %w", err)
 	}
 	return mgr, nil
+}
+
+// newConfigAPIClient builds the config API client with TLS verification,
+// retries, Keystone authentication and the metrics observer.
+func newConfigAPIClient(opts Options, m *Metrics) (*vncclient.Client, error) {
+	c := vncclient.New(opts.ConfigAPIURL, opts.ConfigAPITimeout)
+	tlsConfig, err := vncclient.NewTLSConfig(opts.ConfigAPICAFile, opts.ConfigAPIInsecure)
+	if err != nil {
+		return nil, fmt.Errorf("config API TLS settings: %w", err)
+	}
+	c.HTTP = vncclient.NewHTTPClient(opts.ConfigAPITimeout, tlsConfig)
+	c.Observer = m.ObserveConfigAPI
+	if opts.KeystoneURL == "" {
+		return c, nil
+	}
+	password, err := readPasswordFile(opts.KeystonePasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	c.Auth = &vncclient.KeystoneAuth{
+		URL:      opts.KeystoneURL,
+		User:     opts.KeystoneUser,
+		Password: password,
+		Project:  opts.KeystoneProject,
+		Domain:   opts.KeystoneDomain,
+		HTTP:     c.HTTP,
+	}
+	return c, nil
+}
+
+// readPasswordFile returns the first line of path.
+func readPasswordFile(path string) (string, error) {
+	if path == "" {
+		return "", fmt.Errorf("--keystone-url is set but --keystone-password-file is empty; mount the password from a Secret and name the file")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read Keystone password file %s: %w", path, err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	line = strings.TrimRight(line, "\r")
+	if line == "" {
+		return "", fmt.Errorf("Keystone password file %s is empty", path)
+	}
+	return line, nil
 }

@@ -42,6 +42,8 @@ type Reconciler struct {
 	ClusterName string
 	// Log is the base logger.
 	Log logr.Logger
+	// Metrics, when not nil, counts attachments by state.
+	Metrics *Metrics
 
 	mu sync.Mutex
 	// known maps a pod name to the UIDs of pods with that name whose
@@ -58,6 +60,8 @@ type Reconciler struct {
 	routerUUIDs map[string]string
 	// sent remembers recent Warnings so that retries do not repeat them.
 	sent map[eventKey]sentEvent
+	// states holds the attachment states last reported per pod.
+	states map[types.UID][]string
 }
 
 type doneKey struct {
@@ -206,6 +210,7 @@ func (r *Reconciler) releasePod(ctx context.Context, log logr.Logger, name types
 	if err := r.deleteVM(ctx, log, string(uid)); err != nil {
 		return err
 	}
+	r.setAttachmentStates(uid, nil)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.known[name], uid)

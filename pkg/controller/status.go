@@ -62,6 +62,12 @@ func (r *Reconciler) setPodStatus(ctx context.Context, pod *corev1.Pod, desired 
 		}
 		statuses = append(statuses, st)
 	}
+	states := make([]string, 0, len(statuses))
+	for _, st := range statuses {
+		states = append(states, st.State)
+	}
+	r.setAttachmentStates(pod.UID, states)
+
 	data, marshalErr := json.Marshal(statuses)
 	if marshalErr != nil {
 		return marshalErr
