@@ -35,6 +35,13 @@ func TestControllerKilledMidCreation(t *testing.T) {
 		t.Fatal(err)
 	}
 	createNamespace(t, crashNamespace)
+
+	// Slow every config API call down so that the kill lands while the
+	// controller is still creating objects.
+	if err := framework.SetConfigAPIFaults(ctx, cluster.Env, `{"latency":"40ms"}`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = framework.SetConfigAPIFaults(context.Background(), cluster.Env, `{}`) })
 	for i := 0; i < pods; i++ {
 		pod := busyboxPod(crashNamespace, fmt.Sprintf("crash-%02d", i), "default/red")
 		if _, err := cluster.Client.CoreV1().Pods(crashNamespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
@@ -55,7 +62,13 @@ func TestControllerKilledMidCreation(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("killed the controller after %d of %d virtual-machines", before, pods)
+	if before >= pods {
+		t.Errorf("the controller had finished all %d virtual-machines before the kill; the test did not interrupt it", pods)
+	}
 	if err := controller.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.SetConfigAPIFaults(ctx, cluster.Env, `{}`); err != nil {
 		t.Fatal(err)
 	}
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,6 +81,27 @@ func (d Daemon) Start(ctx context.Context) error {
 	cmd.Env = append(os.Environ(), "CLUSTER_WORK="+d.Env.ClusterWork)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("start %s: %w: %s", d.Name, err, out)
+	}
+	return nil
+}
+
+// SetConfigAPIFaults replaces the simulator's injected config API faults,
+// for example `{"latency":"30ms"}` or `{"unavailable":true}`; `{}` clears them.
+func SetConfigAPIFaults(ctx context.Context, env *Env, faults string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, env.ConfigAPIURL+"/_sim/faults", strings.NewReader(faults))
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("set config API faults %s: %w", faults, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("set config API faults %s: %d %s", faults, resp.StatusCode, body)
 	}
 	return nil
 }

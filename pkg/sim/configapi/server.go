@@ -36,6 +36,9 @@ type Server struct {
 
 	mu    sync.Mutex
 	store *store
+
+	// faultState holds the injected faults (faults.go).
+	faultState faultState
 }
 
 // NewServer returns a server that holds the objects a fresh Contrail
@@ -77,7 +80,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{type}/{uuid}", s.handleRead)
 	mux.HandleFunc("PUT /{type}/{uuid}", s.handleUpdate)
 	mux.HandleFunc("DELETE /{type}/{uuid}", s.handleDelete)
-	return s.logRequests(s.authenticate(mux))
+	mux.HandleFunc("GET "+FaultsPath, s.handleFaults)
+	mux.HandleFunc("PUT "+FaultsPath, s.handleFaults)
+	return s.logRequests(s.injectFaults(s.authenticate(mux)))
 }
 
 // statusRecorder captures the status code a handler writes.
