@@ -232,9 +232,8 @@ func expectNoLeftovers(t *testing.T, vnc *vncclient.Client, pod *corev1.Pod) {
 }
 
 // hostNetnsNames lists the named network namespaces: those in /run/netns
-// and those containerd mounts under its state directory for pod sandboxes.
-// The simulator's per-VN gateway namespaces are part of the simulated
-// fabric, not of any pod, and are left out.
+// and those containerd mounts under its state directory for pod sandboxes,
+// counting only the cni-<uuid> names that containerd gives pod sandboxes.
 func hostNetnsNames(t *testing.T) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
@@ -249,7 +248,9 @@ func hostNetnsNames(t *testing.T) map[string]bool {
 			t.Fatalf("list %s: %v", dir, err)
 		}
 		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), "csim-gw-") {
+			// containerd names pod sandbox namespaces cni-<uuid>; other
+			// names belong to the simulator or to other tests on the host.
+			if !strings.HasPrefix(e.Name(), "cni-") {
 				continue
 			}
 			out[filepath.Join(dir, e.Name())] = true

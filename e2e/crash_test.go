@@ -38,16 +38,23 @@ func TestControllerKilledMidCreation(t *testing.T) {
 
 	// Slow every config API call down so that the kill lands while the
 	// controller is still creating objects.
-	if err := framework.SetConfigAPIFaults(ctx, cluster.Env, `{"latency":"40ms"}`); err != nil {
+	if err := framework.SetConfigAPIFaults(ctx, cluster.Env, `{"latency":"100ms"}`); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = framework.SetConfigAPIFaults(context.Background(), cluster.Env, `{}`) })
-	for i := 0; i < pods; i++ {
-		pod := busyboxPod(crashNamespace, fmt.Sprintf("crash-%02d", i), "default/red")
-		if _, err := cluster.Client.CoreV1().Pods(crashNamespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
+	// Pods are created in the background so that the kill below can land
+	// while they are still arriving.
+	created := make(chan error, 1)
+	go func() {
+		for i := 0; i < pods; i++ {
+			pod := busyboxPod(crashNamespace, fmt.Sprintf("crash-%02d", i), "default/red")
+			if _, err := cluster.Client.CoreV1().Pods(crashNamespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+				created <- err
+				return
+			}
 		}
-	}
+		created <- nil
+	}()
 	t.Cleanup(func() { deletePodsIn(t, crashNamespace) })
 
 	// Kill as soon as the controller has created the first objects.
@@ -69,6 +76,9 @@ func TestControllerKilledMidCreation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := framework.SetConfigAPIFaults(ctx, cluster.Env, `{}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-created; err != nil {
 		t.Fatal(err)
 	}
 
