@@ -5,7 +5,10 @@
 #                     e2e suite, tear everything down (also on failure)
 #   e2e/run.sh demo   bring up the same, apply examples/, print a summary,
 #                     leave it running
-#   e2e/run.sh down   tear down what test or demo started
+#   e2e/run.sh bench  bring up the same, run bench/cluster.sh (the pod
+#                     readiness and controller benchmarks), tear down;
+#                     bench/run.sh calls it
+#   e2e/run.sh down   tear down what test, demo or bench started
 #
 # Expects the binaries in bin/ (make build).
 set -euo pipefail
@@ -27,7 +30,7 @@ contrail_up() {
 
 	start_daemon contrail-sim "$LOG_DIR/contrail-sim.log" "$ROOT/bin/contrail-sim" serve \
 		--config-api-listen "$CONFIG_API_ADDR" --agent-listen "$AGENT_ADDR" \
-		--node-name "$NODE_NAME" --setup-default
+		--node-name "$NODE_NAME" --setup-default --ports-dir "$CLUSTER_WORK/contrail-ports"
 	wait_until 30 "the simulated config API" curl -fsS --max-time 2 "http://$CONFIG_API_ADDR/" ||
 		die "contrail-sim did not come up; see $LOG_DIR/contrail-sim.log"
 
@@ -88,11 +91,16 @@ The demo keeps running. Try:
 Logs are in $LOG_DIR. Stop everything with: make demo-down
 TEXT
 	;;
+bench)
+	trap contrail_down EXIT
+	contrail_up
+	"$ROOT/bench/cluster.sh"
+	;;
 down)
 	contrail_down
 	;;
 *)
-	echo "usage: $0 test|demo|down" >&2
+	echo "usage: $0 test|demo|bench|down" >&2
 	exit 2
 	;;
 esac

@@ -44,7 +44,11 @@ type vmConfigInfo struct {
 // getVMConfig handles GET /vm-cfg/<vm-name>: the VM's interfaces from
 // config, available before any port is bound.
 func (s *Server) getVMConfig(_ *http.Request, _ []byte, match []string) reply {
-	vmis, ok := s.Config.VMInterfaces(s.Node, match[1])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.initLocked()
+
+	vmis, ok := s.configVMInterfacesLocked(match[1])
 	if !ok || len(vmis) == 0 {
 		return errorReply(http.StatusNotFound, "{ Not Found }")
 	}
@@ -75,7 +79,7 @@ func (s *Server) getVMConfig(_ *http.Request, _ []byte, match []string) reply {
 // when config does not have it on this node with a VN and an address. The
 // caller holds s.mu.
 func (s *Server) portInfoLocked(vmiUUID string) (portInfo, bool) {
-	cfg, ok := s.Config.Interface(s.Node, vmiUUID)
+	cfg, ok := s.configInterfaceLocked(vmiUUID)
 	if !ok || cfg.VNUUID == "" || (cfg.IPv4 == nil && cfg.IPv6 == nil) {
 		return portInfo{}, false
 	}
@@ -136,7 +140,7 @@ func (s *Server) attachLocked(vmiUUID, requestVN, ifname string) (string, error)
 		return "", nil
 	}
 	vn := requestVN
-	if cfg, ok := s.Config.Interface(s.Node, vmiUUID); ok && cfg.VNUUID != "" {
+	if cfg, ok := s.configInterfaceLocked(vmiUUID); ok && cfg.VNUUID != "" {
 		vn = cfg.VNUUID
 	}
 	if vn == "" || vn == nilUUID {

@@ -44,6 +44,12 @@ func (f *fakeConfig) put(v VMIConfig) {
 	f.vmis[v.UUID] = v
 }
 
+func (f *fakeConfig) remove(uuid string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.vmis, uuid)
+}
+
 func (f *fakeConfig) VMInterfaces(node, name string) ([]VMIConfig, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -144,6 +150,7 @@ func newTestAgent(t *testing.T, vmis ...VMIConfig) *testAgent {
 	}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
+	t.Cleanup(s.Close)
 	return &testAgent{server: s, config: config, dp: dp, http: ts}
 }
 

@@ -36,6 +36,8 @@ type portSubscription struct {
 	VhostuserMode int
 	LinkState     int
 
+	// version is the POST /syncports count when the port was last added.
+	version uint64
 	// attachedVN is the VN the data plane attached SystemName to, "" while
 	// it is not attached.
 	attachedVN string
@@ -44,6 +46,19 @@ type portSubscription struct {
 // postPort handles POST /port: one port object, or an array of them that
 // is added all or none.
 func (s *Server) postPort(_ *http.Request, body []byte, _ []string) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.initLocked()
+
+	return s.addPortsJSONLocked(body, nil, true)
+}
+
+// addPortsJSONLocked adds the ports of a POST /port body or port file the
+// way the agent's AddPortFromJson does, and returns the reply. When
+// linkExists is not nil, a port whose host interface it does not find is
+// rejected. When writeFile is true, each port's file is written first. The
+// caller holds s.mu.
+func (s *Server) addPortsJSONLocked(body []byte, linkExists func(string) bool, writeFile bool) reply {
 	v, ok := decodeJSON(body)
 	if !ok {
 		return errorReply(http.StatusInternalServerError, "{ Invalid Json string ==> "+string(body)+" }")
@@ -52,7 +67,7 @@ func (s *Server) postPort(_ *http.Request, body []byte, _ []string) reply {
 	var subs []*portSubscription
 	switch doc := v.(type) {
 	case map[string]any:
-		sub, errMsg := parsePortRequest(jsonObject(doc))
+		sub, errMsg := parsePortRequest(jsonObject(doc), linkExists)
 		if sub == nil {
 			s.logger().Warn("rejected port request", "error", errMsg)
 			return errorReply(http.StatusInternalServerError, "{ "+errMsg+" }")
@@ -67,7 +82,7 @@ func (s *Server) postPort(_ *http.Request, body []byte, _ []string) reply {
 				s.logger().Warn("ignored port array with a non-object element")
 				return okReply()
 			}
-			sub, errMsg := parsePortRequest(obj)
+			sub, errMsg := parsePortRequest(obj, linkExists)
 			if sub == nil {
 				s.logger().Warn("ignored port array with an invalid element", "error", errMsg)
 				return okReply()
@@ -78,13 +93,9 @@ func (s *Server) postPort(_ *http.Request, body []byte, _ []string) reply {
 		return errorReply(http.StatusInternalServerError, "{ Unexpected Json string ==> "+string(body)+" }")
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.initLocked()
-
 	var failures []string
 	for _, sub := range subs {
-		if err := s.addPortLocked(sub); err != nil {
+		if err := s.addPortLocked(sub, writeFile); err != nil {
 			failures = append(failures, err.Error())
 		}
 	}
@@ -97,9 +108,10 @@ func (s *Server) postPort(_ *http.Request, body []byte, _ []string) reply {
 }
 
 // parsePortRequest validates one POST /port object in the agent's order and
-// with its messages. It returns nil and the message when the object is
-// invalid.
-func parsePortRequest(o jsonObject) (*portSubscription, string) {
+// with its messages. When linkExists is not nil, a port other than a remote
+// port whose host interface it does not find is invalid. It returns nil and
+// the message when the object is invalid.
+func parsePortRequest(o jsonObject, linkExists func(string) bool) (*portSubscription, string) {
 	var errMsg string
 	sub := &portSubscription{LinkState: 1}
 	var ok bool
@@ -158,6 +170,9 @@ func parsePortRequest(o jsonObject) (*portSubscription, string) {
 	if sub.SystemName, ok = o.stringMember("system-name", &errMsg); !ok {
 		return nil, errMsg
 	}
+	if sub.Type != PortTypeRemote && linkExists != nil && !linkExists(sub.SystemName) {
+		return nil, "Interface does not exist in OS"
+	}
 	if sub.MAC, ok = o.stringMember("mac-address", &errMsg); !ok {
 		return nil, errMsg
 	}
@@ -208,17 +223,38 @@ func validMAC(mac string) bool {
 	return false
 }
 
-// addPortLocked records sub, replacing an earlier subscription of the same
-// VMI, and attaches its host interface. The caller holds s.mu.
-func (s *Server) addPortLocked(sub *portSubscription) error {
+// addPortLocked subscribes sub and attaches its host interface. When
+// writeFile is true it first writes the port file, and adds nothing when
+// that fails. The caller holds s.mu.
+//
+// Like the agent, a port added again for the same VM keeps its first
+// subscription, with the new version only, and a port added for another VM
+// replaces the old one (reading of PortSubscribeTable::AddVmi in
+// tf-controller port_subscribe_table.cc).
+func (s *Server) addPortLocked(sub *portSubscription, writeFile bool) error {
+	if writeFile {
+		if err := s.writePortFile(sub, false); err != nil {
+			// The agent logs the failure, adds nothing and still returns 200,
+			// because AddPortFromJson ignores the result of AddVmiUuidEntry.
+			s.logger().Error("port not added because its file cannot be written", "vmi", sub.VMIUUID, "error", err)
+			return nil
+		}
+	}
+
+	sub.version = s.version
 	if old, ok := s.ports[sub.VMIUUID]; ok {
-		delete(s.ports, sub.VMIUUID)
-		if old.SystemName != sub.SystemName {
-			s.releaseLocked(old.SystemName)
+		if old.InstanceUUID == sub.InstanceUUID {
+			old.version = sub.version
+			sub = old
+		} else {
+			delete(s.ports, sub.VMIUUID)
+			if old.SystemName != sub.SystemName {
+				s.releaseLocked(old.SystemName)
+			}
 		}
 	}
 	s.ports[sub.VMIUUID] = sub
-	s.logger().Info("bound port", "vmi", sub.VMIUUID, "vm", sub.InstanceUUID, "ifname", sub.SystemName, "type", sub.Type)
+	s.logger().Info("bound port", "vmi", sub.VMIUUID, "vm", sub.InstanceUUID, "ifname", sub.SystemName, "type", sub.Type, "version", sub.version)
 
 	if sub.Type == PortTypeRemote {
 		// A remote port has no host interface.
@@ -235,20 +271,26 @@ func (s *Server) addPortLocked(sub *portSubscription) error {
 
 // deletePort handles DELETE /port/<uuid>. The agent always returns 200.
 func (s *Server) deletePort(_ *http.Request, _ []byte, match []string) reply {
-	vmiUUID := match[1]
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.initLocked()
 
-	sub, ok := s.ports[vmiUUID]
-	if !ok {
-		return okReply()
-	}
-	delete(s.ports, vmiUUID)
-	s.releaseLocked(sub.SystemName)
-	s.logger().Info("unbound port", "vmi", vmiUUID, "ifname", sub.SystemName)
+	s.deletePortLocked(match[1])
 	return okReply()
+}
+
+// deletePortLocked unsubscribes the port vmiUUID and removes its file, which
+// the agent does even when it has no such port. The caller holds s.mu.
+func (s *Server) deletePortLocked(vmiUUID string) {
+	if vmiUUID == nilUUID {
+		return
+	}
+	if sub, ok := s.ports[vmiUUID]; ok {
+		delete(s.ports, vmiUUID)
+		s.releaseLocked(sub.SystemName)
+		s.logger().Info("unbound port", "vmi", vmiUUID, "ifname", sub.SystemName)
+	}
+	s.removePortFile(vmiUUID)
 }
 
 // getPort handles GET /port/<uuid>: the port as the agent reports it, a

@@ -189,14 +189,40 @@ func TestGetPortNotFound(t *testing.T) {
 	}
 }
 
-func TestPostPortRebindReplacesInterface(t *testing.T) {
+func TestPostPortSameVMKeepsFirstBinding(t *testing.T) {
 	a := newTestAgent(t, testVMI())
 
+	// The agent keeps the first subscription of a VMI added again for the
+	// same VM and only attaches its interface again.
 	for _, ifname := range []string{"tapold", "tapnew"} {
 		status, body := a.do(t, http.MethodPost, "/port", toJSON(t, portRequest(t, vmiUUID, ifname, nil)))
 		if status != http.StatusOK {
 			t.Fatalf("POST /port %s = %d %s", ifname, status, body)
 		}
+	}
+	attached, calls := a.dp.snapshot()
+	if _, ok := attached["tapnew"]; ok || attached["tapold"] != vnUUID {
+		t.Errorf("attached = %v, want only tapold", attached)
+	}
+	wantCalls := []string{"attach tapold " + vnUUID, "attach tapold " + vnUUID}
+	if !slices.Equal(calls, wantCalls) {
+		t.Errorf("data plane calls = %v, want %v", calls, wantCalls)
+	}
+
+	_, body := a.do(t, http.MethodGet, "/port/"+vmiUUID, "")
+	if !strings.Contains(body, `"system-name": "tapold"`) {
+		t.Errorf("GET after the second POST: %s", body)
+	}
+}
+
+func TestPostPortOtherVMReplacesBinding(t *testing.T) {
+	a := newTestAgent(t, testVMI())
+	otherVM := "6b2a7f1c-1111-2222-3333-444455556666"
+
+	a.do(t, http.MethodPost, "/port", toJSON(t, portRequest(t, vmiUUID, "tapold", nil)))
+	status, body := a.do(t, http.MethodPost, "/port", toJSON(t, portRequest(t, vmiUUID, "tapnew", map[string]any{"instance-id": otherVM})))
+	if status != http.StatusOK {
+		t.Fatalf("POST /port for another VM = %d %s", status, body)
 	}
 	attached, calls := a.dp.snapshot()
 	if _, ok := attached["tapold"]; ok || attached["tapnew"] != vnUUID {
@@ -206,10 +232,9 @@ func TestPostPortRebindReplacesInterface(t *testing.T) {
 	if !slices.Equal(calls, wantCalls) {
 		t.Errorf("data plane calls = %v, want %v", calls, wantCalls)
 	}
-
-	_, body := a.do(t, http.MethodGet, "/port/"+vmiUUID, "")
+	_, body = a.do(t, http.MethodGet, "/port/"+vmiUUID, "")
 	if !strings.Contains(body, `"system-name": "tapnew"`) {
-		t.Errorf("GET after rebind: %s", body)
+		t.Errorf("GET after the rebind: %s", body)
 	}
 }
 

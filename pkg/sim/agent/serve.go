@@ -24,7 +24,11 @@ const (
 // Serve handles the agent's routes on the connections that l accepts until
 // ctx is done, then closes l and every connection and returns nil once all
 // connection goroutines have ended. It returns an error when accepting
-// fails for another reason.
+// fails for another reason, or when another Serve of s runs.
+//
+// While Serve runs, Stop takes the agent down and Restart brings it back
+// on the same address, and Serve keeps running in between. When Serve
+// returns, it cancels the armed stale sweeps (Close).
 //
 // Serve writes responses exactly as the real agent does:
 // "HTTP/1.1 <code> OK" for every status, then only Content-Type and
@@ -33,54 +37,73 @@ const (
 // http.ReadRequest and writes the response itself. Connections are kept
 // alive until the client closes them or sends "Connection: close".
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	var (
-		mu    sync.Mutex
-		conns = map[net.Conn]struct{}{}
-		wg    sync.WaitGroup
-	)
-	stop := context.AfterFunc(ctx, func() {
+	st, err := s.beginServe(l)
+	if err != nil {
 		_ = l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for c := range conns {
-			_ = c.Close()
-		}
-	})
+		return err
+	}
+	return s.serveLoop(ctx, st, l)
+}
+
+// StartServe runs Serve in a new goroutine and returns a channel that
+// receives its result. Unlike a plain "go s.Serve(...)", Stop and Restart
+// work as soon as StartServe returns.
+func (s *Server) StartServe(ctx context.Context, l net.Listener) <-chan error {
+	done := make(chan error, 1)
+	st, err := s.beginServe(l)
+	if err != nil {
+		_ = l.Close()
+		done <- err
+		return done
+	}
+	go func() { done <- s.serveLoop(ctx, st, l) }()
+	return done
+}
+
+// serveLoop is Serve after beginServe.
+func (s *Server) serveLoop(ctx context.Context, st *serveState, l net.Listener) error {
+	defer s.Close()
+	defer s.endServe(st)
+
+	stop := context.AfterFunc(ctx, func() { s.shutdownServe(st) })
 	defer stop()
 
+	var wg sync.WaitGroup
 	var acceptErr error
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			if ctx.Err() == nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if !s.stopped(st, l) {
 				acceptErr = fmt.Errorf("accept on %s: %w", l.Addr(), err)
+				break
+			}
+			// Stop closed l: wait for Restart to hand over a new listener.
+			select {
+			case l = <-st.restarted:
+				continue
+			case <-ctx.Done():
 			}
 			break
 		}
 
-		mu.Lock()
-		if ctx.Err() != nil {
-			mu.Unlock()
+		// Stop cancels connCtx, which ends a request waiting for Faults.Latency.
+		connCtx, cancelConn := context.WithCancel(ctx)
+		if !s.track(st, l, c, cancelConn) {
+			cancelConn()
 			_ = c.Close()
-			break
+			continue
 		}
-		conns[c] = struct{}{}
-		mu.Unlock()
-
 		wg.Go(func() {
-			s.serveConn(ctx, c)
-			mu.Lock()
-			delete(conns, c)
-			mu.Unlock()
+			defer cancelConn()
+			s.serveConn(connCtx, c)
+			s.untrack(st, c)
 		})
 	}
 
-	_ = l.Close()
-	mu.Lock()
-	for c := range conns {
-		_ = c.Close()
-	}
-	mu.Unlock()
+	s.shutdownServe(st)
 	wg.Wait()
 	return acceptErr
 }

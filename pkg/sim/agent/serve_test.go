@@ -22,6 +22,9 @@ func startServe(t *testing.T, s *Server) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, l) }()
+	if !waitFor(5*time.Second, func() bool { return s.Addr() != "" }) {
+		t.Fatal("Serve did not start within 5s")
+	}
 	t.Cleanup(func() {
 		cancel()
 		select {

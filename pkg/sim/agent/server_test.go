@@ -20,7 +20,14 @@ func TestRoutingUnknownRequests(t *testing.T) {
 		{"trailing slash", http.MethodGet, "/port/" + vmiUUID + "/"},
 		{"uppercase vm uuid", http.MethodGet, "/vm/5B2A7F1C-1111-2222-3333-444455556666"},
 		{"POST on vm-cfg", http.MethodPost, "/vm-cfg/x"},
-		{"not simulated yet", http.MethodPost, "/syncports"},
+		{"GET on syncports", http.MethodGet, "/syncports"},
+		{"PUT on gateway", http.MethodPut, "/gateway"},
+		{"GET on gateway", http.MethodGet, "/gateway"},
+		{"POST on enable-port", http.MethodPost, "/enable-port/" + vmiUUID},
+		{"uppercase enable-port uuid", http.MethodPut, "/enable-port/93C2C386-6E79-485E-BFA4-B9DAA713133B"},
+		{"disable-port without uuid", http.MethodPut, "/disable-port/"},
+		{"DELETE vm with vmi", http.MethodDelete, "/vm/" + vmUUID + "/" + vmiUUID},
+		{"vm-cfg-by-uuid", http.MethodGet, "/vm-cfg-by-uuid/" + vmUUID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

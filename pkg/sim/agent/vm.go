@@ -17,6 +17,8 @@ type vmSubscription struct {
 	VNUUID      string
 	VMIUUID     string
 
+	// version is the POST /syncports count when the port was last added.
+	version uint64
 	// attachedVN is the VN the data plane attached HostIfname to, "" while
 	// it is not attached.
 	attachedVN string
@@ -25,6 +27,19 @@ type vmSubscription struct {
 // postVM handles POST /vm, the container-port binding contrail-k8s-cni
 // sends.
 func (s *Server) postVM(_ *http.Request, body []byte, _ []string) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.initLocked()
+
+	return s.addVMJSONLocked(body, nil, true)
+}
+
+// addVMJSONLocked adds the port of a POST /vm body or port file the way
+// the agent's AddVmVnPort does, and returns the reply. When linkExists is
+// not nil, a port whose host interface it does not find is rejected. When
+// writeFile is true, the port's file is written first. The caller holds
+// s.mu.
+func (s *Server) addVMJSONLocked(body []byte, linkExists func(string) bool, writeFile bool) reply {
 	v, ok := decodeJSON(body)
 	if !ok {
 		return errorReply(http.StatusInternalServerError, "{ Invalid Json string ==> "+string(body)+" }")
@@ -35,26 +50,23 @@ func (s *Server) postVM(_ *http.Request, body []byte, _ []string) reply {
 	if !ok {
 		return errorReply(http.StatusInternalServerError, "{ Unexpected Json string ==> "+string(body)+" }")
 	}
-	sub, errMsg := parseVMRequest(obj)
+	sub, errMsg := parseVMRequest(obj, linkExists)
 	if sub == nil {
 		s.logger().Warn("rejected vm request", "error", errMsg)
 		return errorReply(http.StatusInternalServerError, "{ "+errMsg+" }")
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.initLocked()
-
-	if err := s.addVMLocked(sub); err != nil {
+	if err := s.addVMLocked(sub, writeFile); err != nil {
 		return errorReply(http.StatusInternalServerError, "{ "+err.Error()+" }")
 	}
 	return okReply()
 }
 
 // parseVMRequest validates one POST /vm object in the agent's order and
-// with its messages. It returns nil and the message when the object is
-// invalid.
-func parseVMRequest(o jsonObject) (*vmSubscription, string) {
+// with its messages. When linkExists is not nil, a port whose host
+// interface it does not find is invalid. It returns nil and the message
+// when the object is invalid.
+func parseVMRequest(o jsonObject, linkExists func(string) bool) (*vmSubscription, string) {
 	var errMsg string
 	sub := &vmSubscription{}
 	var ok bool
@@ -64,6 +76,9 @@ func parseVMRequest(o jsonObject) (*vmSubscription, string) {
 	}
 	if sub.HostIfname, ok = o.stringMember("host-ifname", &errMsg); !ok {
 		return nil, errMsg
+	}
+	if linkExists != nil && !linkExists(sub.HostIfname) {
+		return nil, "Interface does not exist in OS"
 	}
 	if sub.VMName, ok = o.stringMember("vm-name", &errMsg); !ok {
 		return nil, errMsg
@@ -82,8 +97,18 @@ func parseVMRequest(o jsonObject) (*vmSubscription, string) {
 
 // addVMLocked records sub, replacing an earlier subscription of the same
 // VMI under any VM, and attaches its host interface when it names a VMI.
-// The caller holds s.mu.
-func (s *Server) addVMLocked(sub *vmSubscription) error {
+// When writeFile is true it first writes the port file, and adds nothing
+// when that fails. The caller holds s.mu.
+func (s *Server) addVMLocked(sub *vmSubscription, writeFile bool) error {
+	if writeFile {
+		if err := s.writeVMFile(sub); err != nil {
+			// The agent logs the failure, adds nothing and still returns 200.
+			s.logger().Error("vm port not added because its file cannot be written", "vm", sub.VMUUID, "vmi", sub.VMIUUID, "error", err)
+			return nil
+		}
+	}
+	sub.version = s.version
+
 	var oldIfnames []string
 	for vmUUID, vm := range s.vms {
 		if old, ok := vm[sub.VMIUUID]; ok {
@@ -104,7 +129,7 @@ func (s *Server) addVMLocked(sub *vmSubscription) error {
 		s.vms[sub.VMUUID] = map[string]*vmSubscription{}
 	}
 	s.vms[sub.VMUUID][sub.VMIUUID] = sub
-	s.logger().Info("bound vm port", "vm", sub.VMUUID, "vm_name", sub.VMName, "vmi", sub.VMIUUID, "ifname", sub.HostIfname)
+	s.logger().Info("bound vm port", "vm", sub.VMUUID, "vm_name", sub.VMName, "vmi", sub.VMIUUID, "ifname", sub.HostIfname, "version", sub.version)
 
 	// The agent binds the host interface only to a named VMI.
 	if sub.VMIUUID == nilUUID {
@@ -125,19 +150,37 @@ func (s *Server) addVMLocked(sub *vmSubscription) error {
 // deleteVM handles DELETE /vm/<vm-uuid>, which removes every subscription
 // of the VM. The agent ignores the body and always returns 200.
 func (s *Server) deleteVM(_ *http.Request, _ []byte, match []string) reply {
-	vmUUID := match[1]
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.initLocked()
 
+	s.deleteVMLocked(match[1])
+	return okReply()
+}
+
+// deleteVMLocked removes every subscription of the VM vmUUID and, when it
+// had any, the directory ports/vm/<vm-uuid>. The caller holds s.mu.
+//
+// The agent writes the files of a VM under ports/vm/<vm-name> but deletes
+// under ports/vm/<vm-uuid>, so its own files stay behind and the client
+// removes the files it wrote. The simulator does the same (reading of
+// DeleteVmVnPort in tf-controller port_ipc_handler.cc). The agent also
+// takes the VM's VMIs from config, so it keeps the subscriptions when
+// config no longer has the VM. The simulator removes them anyway, so that
+// DELETE /vm always unbinds.
+func (s *Server) deleteVMLocked(vmUUID string) {
+	if vmUUID == nilUUID {
+		return
+	}
 	subs := s.vms[vmUUID]
 	delete(s.vms, vmUUID)
 	for _, sub := range subs {
 		s.releaseLocked(sub.HostIfname)
 		s.logger().Info("unbound vm port", "vm", vmUUID, "vmi", sub.VMIUUID, "ifname", sub.HostIfname)
 	}
-	return okReply()
+	if len(subs) > 0 {
+		s.removeVMDir(vmUUID)
+	}
 }
 
 // getVM handles GET /vm/<vm-uuid> and GET /vm/<vm-uuid>/<vmi-uuid>: an
@@ -173,26 +216,9 @@ func (s *Server) getVM(_ *http.Request, _ []byte, match []string) reply {
 }
 
 // vmInterfaceUUIDsLocked returns the uuids of the VMIs that config has for
-// the VM vmUUID on this node, sorted. Without a VMUUIDView it looks the VM
-// up by the names that port bindings gave for it. The caller holds s.mu.
+// the VM vmUUID on this node, sorted. The caller holds s.mu.
 func (s *Server) vmInterfaceUUIDsLocked(vmUUID string) []string {
-	var vmis []VMIConfig
-	if view, ok := s.Config.(VMUUIDView); ok {
-		vmis, _ = view.VMInterfacesByUUID(s.Node, vmUUID)
-	} else {
-		for _, name := range s.vmNamesLocked(vmUUID) {
-			found, _ := s.Config.VMInterfaces(s.Node, name)
-			for _, cfg := range found {
-				if cfg.VMUUID == vmUUID {
-					vmis = append(vmis, cfg)
-				}
-			}
-			if len(vmis) > 0 {
-				break
-			}
-		}
-	}
-
+	vmis := s.configVMInterfacesByUUIDLocked(vmUUID)
 	uuids := make([]string, 0, len(vmis))
 	for _, cfg := range vmis {
 		uuids = append(uuids, cfg.UUID)
@@ -201,10 +227,13 @@ func (s *Server) vmInterfaceUUIDsLocked(vmUUID string) []string {
 	return slices.Compact(uuids)
 }
 
-// vmNamesLocked returns the names that bindings give for the VM vmUUID.
-// The caller holds s.mu.
+// vmNamesLocked returns the names that config replies and bindings gave
+// for the VM vmUUID. The caller holds s.mu.
 func (s *Server) vmNamesLocked(vmUUID string) []string {
 	var names []string
+	if name, ok := s.vmNames[vmUUID]; ok {
+		names = append(names, name)
+	}
 	for _, sub := range s.vms[vmUUID] {
 		names = append(names, sub.VMName)
 	}

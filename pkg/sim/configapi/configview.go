@@ -55,6 +55,25 @@ func (s *Server) VMInterfaces(node, vmName string) ([]agent.VMIConfig, bool) {
 	return out, true
 }
 
+// VMInterfacesByUUID returns the VMIs of the virtual machine vmUUID, ordered
+// by uuid, and false when the VM is unknown or the virtual router of node has
+// no ref to it. The agent answers GET /vm/<vm-uuid> from it.
+func (s *Server) VMInterfacesByUUID(node, vmUUID string) ([]agent.VMIConfig, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	vm, ok := s.store.lookup(typeVirtualMachine, vmUUID)
+	if !ok || !s.store.linkedToNode(node, vm.uuid) {
+		return nil, false
+	}
+	out := []agent.VMIConfig{}
+	for _, vmi := range s.store.referrers(vm.uuid, typeVMI) {
+		out = append(out, s.store.vmiConfig(vmi, vm))
+	}
+	return out, true
+}
+
+var _ agent.VMUUIDView = (*Server)(nil)
+
 // Interface returns the VMI vmiUUID, and false when it is unknown or the
 // virtual router of node has no ref to its virtual machine.
 func (s *Server) Interface(node, vmiUUID string) (agent.VMIConfig, bool) {
