@@ -44,6 +44,7 @@ func commands() []command {
 		{"create-vn", "create a virtual network: create-vn DOMAIN:PROJECT:VN CIDR [CIDR...]", runCreateVN},
 		{"delete-vn", "delete a virtual network: delete-vn DOMAIN:PROJECT:VN", runDeleteVN},
 		{"cleanup", "remove bridges and namespaces a killed serve left behind", runCleanup},
+		{"vm", "create or delete an OpenStack VM stand-in: vm create|delete --name NAME [flags]", runVM},
 	}
 }
 

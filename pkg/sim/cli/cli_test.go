@@ -200,9 +200,10 @@ func TestRunServeStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr bytes.Buffer
 	done := make(chan int, 1)
+	portsDir := t.TempDir()
 	go func() {
 		done <- Run(ctx, []string{"serve", "--config-api-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0",
-			"--node-name", "n1", "--no-dataplane", "--setup-default"}, &bytes.Buffer{}, &stderr)
+			"--node-name", "n1", "--no-dataplane", "--setup-default", "--ports-dir", portsDir}, &bytes.Buffer{}, &stderr)
 	}()
 
 	// Give serve time to start, then stop it as a signal would.

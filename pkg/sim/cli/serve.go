@@ -62,6 +62,10 @@ type ServeOptions struct {
 	NoDataPlane bool
 	// DataPlane names the bridges and namespaces of the data plane.
 	DataPlane dataplane.Config
+	// Agent sets the agent's port files and injected faults.
+	Agent AgentOptions
+	// Auth sets Keystone authentication and TLS for the config API.
+	Auth AuthOptions
 }
 
 // Simulator is a running config API and agent. Stop it with Close.
@@ -71,6 +75,7 @@ type Simulator struct {
 	DataPlane *dataplane.DataPlane // nil with NoDataPlane
 
 	logger      *slog.Logger
+	auth        *authServices
 	configHTTP  *http.Server
 	configAddr  net.Addr
 	agentAddr   net.Addr
@@ -97,6 +102,10 @@ func Start(opts ServeOptions, logger *slog.Logger) (*Simulator, error) {
 			return nil, err
 		}
 	}
+	auth, err := newAuthServices(opts.Auth, opts.AllowNonLoopback, logger)
+	if err != nil {
+		return nil, err
+	}
 
 	cfg := configapi.NewServer(logger.With("component", "config-api"))
 	if _, err := cfg.EnsureVirtualRouter(opts.NodeName); err != nil {
@@ -108,7 +117,7 @@ func Start(opts ServeOptions, logger *slog.Logger) (*Simulator, error) {
 		}
 	}
 
-	sim := &Simulator{Config: cfg, logger: logger}
+	sim := &Simulator{Config: cfg, logger: logger, auth: auth}
 	ag := &agent.Server{Config: cfg, Node: opts.NodeName, Logger: logger.With("component", "agent")}
 	if !opts.NoDataPlane {
 		dp, err := dataplane.New(opts.DataPlane, configSubnets(cfg), logger.With("component", "dataplane"))
@@ -119,6 +128,12 @@ func Start(opts ServeOptions, logger *slog.Logger) (*Simulator, error) {
 		ag.DataPlane = dp
 	}
 	sim.Agent = ag
+	if err := opts.Agent.configure(ag); err != nil {
+		if sim.DataPlane != nil {
+			_ = sim.DataPlane.Close()
+		}
+		return nil, err
+	}
 
 	configListener, err := net.Listen("tcp", opts.ConfigAPIListen)
 	if err != nil {
@@ -131,6 +146,14 @@ func Start(opts ServeOptions, logger *slog.Logger) (*Simulator, error) {
 	}
 	sim.configAddr = configListener.Addr()
 	sim.agentAddr = agentListener.Addr()
+	if configListener, err = auth.start(cfg, configListener, sim.recordServeError); err != nil {
+		_ = configListener.Close()
+		_ = agentListener.Close()
+		if sim.DataPlane != nil {
+			_ = sim.DataPlane.Close()
+		}
+		return nil, err
+	}
 
 	sim.configHTTP = &http.Server{
 		Handler:           cfg.Handler(),
@@ -145,13 +168,14 @@ func Start(opts ServeOptions, logger *slog.Logger) (*Simulator, error) {
 
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	sim.stopAgent = stopAgent
+	agentDone := ag.StartServe(agentCtx, agentListener)
 	sim.wg.Go(func() {
-		if err := ag.Serve(agentCtx, agentListener); err != nil {
+		if err := <-agentDone; err != nil {
 			sim.recordServeError(fmt.Errorf("serve agent: %w", err))
 		}
 	})
 
-	logger.Info("contrail-sim serving", "config_api", "http://"+sim.configAddr.String(), "agent", "http://"+sim.agentAddr.String(), "node", opts.NodeName, "dataplane", !opts.NoDataPlane)
+	logger.Info("contrail-sim serving", "config_api", sim.ConfigAPIURL(), "agent", "http://"+sim.agentAddr.String(), "node", opts.NodeName, "dataplane", !opts.NoDataPlane)
 	return sim, nil
 }
 
@@ -173,6 +197,9 @@ func (s *Simulator) Close() error {
 			errs = append(errs, fmt.Errorf("stop config API: %w", err))
 		}
 		s.stopAgent()
+		if err := s.auth.close(ctx); err != nil {
+			errs = append(errs, err)
+		}
 		s.wg.Wait()
 
 		s.serveErrsMu.Lock()
@@ -259,6 +286,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.BoolVar(&opts.NoDataPlane, "no-dataplane", false, "record port bindings without creating bridges and namespaces (needs no root)")
 	fs.StringVar(&opts.DataPlane.LinkPrefix, "link-prefix", dataplane.DefaultLinkPrefix, "`prefix` of the per-VN bridge (PREFIX+b+8 hex of the VN uuid) and gateway veth (PREFIX+g+...), at most 6 characters")
 	fs.StringVar(&opts.DataPlane.NetnsPrefix, "netns-prefix", dataplane.DefaultNetnsPrefix, "`prefix` of the per-VN gateway namespace /run/netns/PREFIX+8 hex of the VN uuid")
+	addAgentFlags(fs, &opts.Agent)
+	addAuthFlags(fs, &opts.Auth)
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -10,11 +10,13 @@ import (
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 )
 
-// Cleanup removes every bridge, veth and gateway namespace whose name has
-// the form a DataPlane with config would give it, whichever process created
-// them. It is meant for objects that a killed simulator left behind, and it
-// also removes those of a simulator still running with the same prefixes.
-// It returns the names it removed.
+// Cleanup removes every bridge, veth, VXLAN device and gateway namespace
+// whose name has the form a DataPlane with config would give it, whichever
+// process created them. It looks for links in the node namespace
+// config.Netns, and finds none when that namespace no longer exists. It is
+// meant for objects that a killed simulator left behind, and it also
+// removes those of a simulator still running with the same prefixes. It
+// returns the names it removed.
 func Cleanup(config Config) ([]string, error) {
 	config, err := config.withDefaults()
 	if err != nil {
@@ -24,16 +26,47 @@ func Cleanup(config Config) ([]string, error) {
 	var removed []string
 	var errs []error
 
+	err = inNetns(config.Netns, func() error {
+		links, err := removeLinksByPrefix(config.LinkPrefix)
+		removed = append(removed, links...)
+		return err
+	})
+	if err != nil && !isNetnsGone(err) {
+		errs = append(errs, err)
+	}
+
+	entries, err := os.ReadDir(NetnsDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("list %s: %w", NetnsDir, err))
+	}
+	for _, e := range entries {
+		if !hasShortIDSuffix(e.Name(), config.NetnsPrefix) {
+			continue
+		}
+		if _, err := DeleteNamedNetns(e.Name()); err != nil {
+			errs = append(errs, fmt.Errorf("delete netns %q: %w", e.Name(), err))
+			continue
+		}
+		removed = append(removed, NetnsPath(e.Name()))
+	}
+	return removed, errors.Join(errs...)
+}
+
+// removeLinksByPrefix deletes the data plane links with linkPrefix in the
+// current namespace and returns their names.
+func removeLinksByPrefix(linkPrefix string) ([]string, error) {
 	links, err := netlinksafe.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
-	// Veths first: deleting a bridge before its ports is allowed, but this
-	// order matches Close.
-	for _, role := range []string{"g", "b"} {
+	var removed []string
+	var errs []error
+	// Gateway veths, then VXLAN devices, then bridges: deleting a bridge
+	// before its ports is allowed, but this order matches Close.
+	for _, role := range []string{"g", "x", "b"} {
 		for _, link := range links {
 			name := link.Attrs().Name
-			if !hasShortIDSuffix(name, config.LinkPrefix+role) {
+			if !hasShortIDSuffix(name, linkPrefix+role) {
 				continue
 			}
 			if _, err := deleteLink(name); err != nil {
@@ -42,21 +75,6 @@ func Cleanup(config Config) ([]string, error) {
 			}
 			removed = append(removed, name)
 		}
-	}
-
-	entries, err := os.ReadDir(netnsDir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		errs = append(errs, fmt.Errorf("list %s: %w", netnsDir, err))
-	}
-	for _, e := range entries {
-		if !hasShortIDSuffix(e.Name(), config.NetnsPrefix) {
-			continue
-		}
-		if _, err := deleteNamedNetns(e.Name()); err != nil {
-			errs = append(errs, fmt.Errorf("delete netns %q: %w", e.Name(), err))
-			continue
-		}
-		removed = append(removed, netnsPath(e.Name()))
 	}
 	return removed, errors.Join(errs...)
 }

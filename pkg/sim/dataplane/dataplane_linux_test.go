@@ -96,25 +96,37 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // pod is a network namespace with an eth0 whose veth peer hostName sits in
-// the host namespace.
+// the host namespace or a node namespace.
 type pod struct {
 	netns    ns.NetNS
 	hostName string
 	addrs    []netip.Prefix
 }
 
-// newPod creates a namespace and a veth pair, and gives the pod end addrs.
-// The test removes both on exit.
+// newPod creates a namespace and a veth pair whose other end is in the
+// host namespace, and gives the pod end addrs. The test removes both on
+// exit.
 func newPod(t *testing.T, hostName string, addrs ...netip.Prefix) *pod {
+	t.Helper()
+	return newPodOnNode(t, "", hostName, addrs...)
+}
+
+// newPodOnNode is newPod with the other end of the veth pair in the named
+// namespace nodeNetns, or in the host namespace when it is empty.
+func newPodOnNode(t *testing.T, nodeNetns, hostName string, addrs ...netip.Prefix) *pod {
 	t.Helper()
 	podNS, err := testutils.NewNS()
 	if err != nil {
 		t.Fatalf("create pod netns: %v", err)
 	}
 	t.Cleanup(func() {
-		if l, err := netlinksafe.LinkByName(hostName); err == nil {
-			_ = netlink.LinkDel(l)
-		}
+		// The link is gone already when the node namespace is.
+		_ = inNetns(nodeNetns, func() error {
+			if l, err := netlinksafe.LinkByName(hostName); err == nil {
+				_ = netlink.LinkDel(l)
+			}
+			return nil
+		})
 		path := podNS.Path()
 		podNS.Close()
 		// A lazy unmount, because a fork in a parallel test can hold a copy
@@ -133,8 +145,8 @@ func newPod(t *testing.T, hostName string, addrs ...netip.Prefix) *pod {
 		PeerName:      "eth0",
 		PeerNamespace: netlink.NsFd(int(podNS.Fd())),
 	}
-	if err := netlink.LinkAdd(veth); err != nil {
-		t.Fatalf("create veth %q: %v", hostName, err)
+	if err := inNetns(nodeNetns, func() error { return netlink.LinkAdd(veth) }); err != nil {
+		t.Fatalf("create veth %q in netns %q: %v", hostName, nodeNetns, err)
 	}
 
 	err = podNS.Do(func(ns.NetNS) error {
@@ -213,7 +225,7 @@ func linkExists(t *testing.T, name string) bool {
 
 func netnsExists(t *testing.T, name string) bool {
 	t.Helper()
-	_, err := os.Stat(netnsPath(name))
+	_, err := os.Stat(NetnsPath(name))
 	if err == nil {
 		return true
 	}
@@ -226,7 +238,7 @@ func netnsExists(t *testing.T, name string) bool {
 func gatewayAddrs(t *testing.T, netnsName string) []netip.Prefix {
 	t.Helper()
 	var out []netip.Prefix
-	err := ns.WithNetNSPath(netnsPath(netnsName), func(ns.NetNS) error {
+	err := ns.WithNetNSPath(NetnsPath(netnsName), func(ns.NetNS) error {
 		link, err := netlinksafe.LinkByName(GatewayIfname)
 		if err != nil {
 			return err
@@ -453,7 +465,7 @@ func TestCleanupRemovesLeftovers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Cleanup: %v", err)
 	}
-	want := []string{names.Veth, names.Bridge, netnsPath(names.Netns)}
+	want := []string{names.Veth, names.Bridge, NetnsPath(names.Netns)}
 	if !slices.Equal(removed, want) {
 		t.Errorf("Cleanup removed %v, want %v", removed, want)
 	}

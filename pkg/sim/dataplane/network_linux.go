@@ -36,26 +36,23 @@ var gatewaySysctls = [][2]string{
 	{"net/ipv6/conf/default/accept_ra", "0"},
 }
 
-// createNetwork creates the bridge, gateway namespace and veth pair of one
-// VN. On failure it removes what it created.
-func createNetwork(names Names) (err error) {
+// createNetwork creates the gateway namespace of one VN, and in the node
+// namespace nodeNetns ("" for the current one) the VN bridge, the veth pair
+// to the gateway and, when tunnel is not nil, the VXLAN device. On failure
+// it removes what it created.
+func createNetwork(nodeNetns string, names Names, tunnel *vxlanSpec) (err error) {
 	defer func() {
 		if err != nil {
 			// Remove the objects created before the failure.
-			_, _ = removeNetwork(names)
+			_, _ = removeNetwork(nodeNetns, names)
 		}
 	}()
-
-	bridge, err := createBridge(names.Bridge)
-	if err != nil {
-		return err
-	}
 
 	if err := createNamedNetns(names.Netns); err != nil {
 		return fmt.Errorf("create netns %q: %w", names.Netns, err)
 	}
 
-	gatewayNS, err := ns.GetNS(netnsPath(names.Netns))
+	gatewayNS, err := ns.GetNS(NetnsPath(names.Netns))
 	if err != nil {
 		return fmt.Errorf("open netns %q: %w", names.Netns, err)
 	}
@@ -68,7 +65,23 @@ func createNetwork(names Names) (err error) {
 		return fmt.Errorf("prepare netns %q: %w", names.Netns, err)
 	}
 
-	if err := createGatewayVeth(names.Veth, bridge, gatewayNS); err != nil {
+	err = inNetns(nodeNetns, func() error {
+		bridge, err := createBridge(names.Bridge)
+		if err != nil {
+			return err
+		}
+		// With an overlay, the gateway port and the VXLAN port are
+		// isolated from each other. So no frame passes between this
+		// node's gateway and another node (see the package doc).
+		if err := createGatewayVeth(names.Veth, bridge, gatewayNS, tunnel != nil); err != nil {
+			return err
+		}
+		if tunnel != nil {
+			return createVXLAN(*tunnel, bridge)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 
@@ -119,9 +132,10 @@ func prepareGatewayNetns() error {
 	return setLinkUp("lo")
 }
 
-// createGatewayVeth creates the veth pair whose host end hostName is
-// enslaved to bridge and whose peer is GatewayIfname in gatewayNS.
-func createGatewayVeth(hostName string, bridge netlink.Link, gatewayNS ns.NetNS) error {
+// createGatewayVeth creates the veth pair whose node end hostName is
+// enslaved to bridge, and isolated from the bridge's other isolated ports
+// when isolated is true, and whose peer is GatewayIfname in gatewayNS.
+func createGatewayVeth(hostName string, bridge netlink.Link, gatewayNS ns.NetNS, isolated bool) error {
 	veth := &netlink.Veth{
 		LinkAttrs:        netlink.LinkAttrs{Name: hostName},
 		PeerName:         GatewayIfname,
@@ -143,6 +157,11 @@ func createGatewayVeth(hostName string, bridge netlink.Link, gatewayNS ns.NetNS)
 	if err := netlink.LinkSetMaster(link, bridge); err != nil {
 		return fmt.Errorf("enslave veth %q to bridge %q: %w", hostName, bridge.Attrs().Name, err)
 	}
+	if isolated {
+		if err := netlink.LinkSetIsolated(link, true); err != nil {
+			return fmt.Errorf("isolate bridge port %q: %w", hostName, err)
+		}
+	}
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("set up veth %q: %w", hostName, err)
 	}
@@ -152,7 +171,7 @@ func createGatewayVeth(hostName string, bridge netlink.Link, gatewayNS ns.NetNS)
 // setGatewayAddresses makes the global addresses of the gateway interface
 // in the namespace netnsName equal to want.
 func setGatewayAddresses(netnsName string, want []netip.Prefix) error {
-	err := ns.WithNetNSPath(netnsPath(netnsName), func(ns.NetNS) error {
+	err := ns.WithNetNSPath(NetnsPath(netnsName), func(ns.NetNS) error {
 		link, err := netlinksafe.LinkByName(GatewayIfname)
 		if err != nil {
 			return fmt.Errorf("find %q: %w", GatewayIfname, err)
@@ -270,29 +289,45 @@ func release(ifname string, bridges []string) (bool, error) {
 	return true, nil
 }
 
-// removeNetwork deletes the veth, bridge and gateway namespace named by
-// names, skipping those that do not exist. It reports whether any existed.
-func removeNetwork(names Names) (bool, error) {
+// removeNetwork deletes the veth, VXLAN device and bridge named by names
+// in the node namespace nodeNetns ("" for the current one), and the gateway
+// namespace, skipping those that do not exist. A node namespace that no
+// longer exists took its links with it. It reports whether any object
+// existed.
+func removeNetwork(nodeNetns string, names Names) (bool, error) {
 	var errs []error
-	vethRemoved, err := deleteLink(names.Veth)
-	if err != nil {
+	var linksRemoved bool
+	err := inNetns(nodeNetns, func() error {
+		var err error
+		linksRemoved, err = removeLinks(names)
+		return err
+	})
+	if err != nil && !isNetnsGone(err) {
 		errs = append(errs, err)
 	}
-	bridgeRemoved, err := deleteLink(names.Bridge)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	netnsRemoved, err := deleteNamedNetns(names.Netns)
+	netnsRemoved, err := DeleteNamedNetns(names.Netns)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("delete netns %q: %w", names.Netns, err))
 	}
-	return vethRemoved || bridgeRemoved || netnsRemoved, errors.Join(errs...)
+	return linksRemoved || netnsRemoved, errors.Join(errs...)
 }
 
-// removeLeftovers deletes objects named by names that an earlier process
-// left behind, and reports whether there were any.
-func removeLeftovers(names Names) (bool, error) {
-	return removeNetwork(names)
+// removeLinks deletes the veth, VXLAN device and bridge named by names in
+// the current namespace, and reports whether any existed.
+func removeLinks(names Names) (bool, error) {
+	var errs []error
+	var removed bool
+	for _, name := range []string{names.Veth, names.VXLAN, names.Bridge} {
+		if name == "" {
+			continue
+		}
+		existed, err := deleteLink(name)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		removed = removed || existed
+	}
+	return removed, errors.Join(errs...)
 }
 
 // deleteLink deletes the link name and reports whether it existed.
