@@ -31,6 +31,12 @@ const probeUUID = "00000000-0000-0000-0000-000000000000"
 // VM, VMI or port, or has it without the data that the reply needs.
 var ErrNotFound = errors.New("not found")
 
+// ErrInvalidReply matches (with errors.Is) a 200 reply whose body is not
+// the JSON that the route returns, or is larger than the client reads. A
+// retry is unlikely to help: the agent, or something in front of it, speaks
+// another format.
+var ErrInvalidReply = errors.New("invalid reply from the vRouter agent")
+
 // ErrUnreachable matches (with errors.Is) a request that got no HTTP reply:
 // the connection was refused or reset, or the request outlived the client's
 // timeout. A request that the caller's context ends does not match it.
@@ -81,7 +87,12 @@ func New(baseURL string, timeout time.Duration) *Client {
 // while the agent has no such VM or the VM has no VMI.
 func (c *Client) VMConfig(ctx context.Context, vmName string) ([]VMConfigEntry, error) {
 	var entries []VMConfigEntry
-	if err := c.do(ctx, http.MethodGet, "/vm-cfg/"+url.PathEscape(vmName), nil, &entries); err != nil {
+	err := c.do(ctx, http.MethodGet, "/vm-cfg/"+url.PathEscape(vmName), nil, func(body []byte) error {
+		var err error
+		entries, err = DecodeVMConfig(body)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	return entries, nil
@@ -91,19 +102,24 @@ func (c *Client) VMConfig(ctx context.Context, vmName string) ([]VMConfigEntry, 
 // ErrNotFound while the VMI, its network or its address is unknown to the
 // agent.
 func (c *Client) Port(ctx context.Context, vmiUUID string) (*Port, error) {
-	if err := checkUUID(vmiUUID); err != nil {
+	if err := CheckUUID(vmiUUID); err != nil {
 		return nil, err
 	}
-	var port Port
-	if err := c.do(ctx, http.MethodGet, "/port/"+vmiUUID, nil, &port); err != nil {
+	var port *Port
+	err := c.do(ctx, http.MethodGet, "/port/"+vmiUUID, nil, func(body []byte) error {
+		var err error
+		port, err = DecodePort(body)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return &port, nil
+	return port, nil
 }
 
 // AddPort binds the host interface req.SystemName to the VMI req.ID.
 func (c *Client) AddPort(ctx context.Context, req PortRequest) error {
-	if err := checkUUID(req.ID); err != nil {
+	if err := CheckUUID(req.ID); err != nil {
 		return err
 	}
 	body, err := json.Marshal(req)
@@ -116,7 +132,7 @@ func (c *Client) AddPort(ctx context.Context, req PortRequest) error {
 // DeletePort unbinds the VMI vmiUUID from its host interface. The agent
 // replies 200 also when it has no such port.
 func (c *Client) DeletePort(ctx context.Context, vmiUUID string) error {
-	if err := checkUUID(vmiUUID); err != nil {
+	if err := CheckUUID(vmiUUID); err != nil {
 		return err
 	}
 	return c.do(ctx, http.MethodDelete, "/port/"+vmiUUID, nil, nil)
@@ -132,9 +148,9 @@ func (c *Client) Ping(ctx context.Context) error {
 	return nil
 }
 
-// checkUUID rejects a uuid that the agent's routes would not match: they
+// CheckUUID rejects a uuid that the agent's routes would not match: they
 // accept lowercase hex only and reply 404 "Unknown Request" to the rest.
-func checkUUID(s string) error {
+func CheckUUID(s string) error {
 	if len(s) != 36 {
 		return fmt.Errorf("invalid uuid %q: expected 36 characters such as %q", s, probeUUID)
 	}
@@ -151,8 +167,9 @@ func checkUUID(s string) error {
 	return nil
 }
 
-// do sends one request and decodes a 200 reply into out unless out is nil.
-func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
+// do sends one request and passes the body of a 200 reply to decode unless
+// decode is nil.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, decode func([]byte) error) error {
 	target := c.BaseURL + path
 	var reader io.Reader
 	if body != nil {
@@ -178,17 +195,26 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	defer resp.Body.Close()
 
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
+	// Reading one byte more than the limit distinguishes a reply at the
+	// limit from a longer one.
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
 	if err != nil {
 		return fmt.Errorf("read reply to %s %s: %w", method, target, err)
+	}
+	tooLong := len(reply) > maxReplyBytes
+	if tooLong {
+		reply = reply[:maxReplyBytes]
 	}
 	if resp.StatusCode != http.StatusOK {
 		return &StatusError{Method: method, URL: target, Code: resp.StatusCode, Message: errorMessage(reply)}
 	}
-	if out == nil {
+	if decode == nil {
 		return nil
 	}
-	if err := json.Unmarshal(reply, out); err != nil {
+	if tooLong {
+		return fmt.Errorf("%w: reply to %s %s is larger than %d bytes", ErrInvalidReply, method, target, maxReplyBytes)
+	}
+	if err := decode(reply); err != nil {
 		return fmt.Errorf("decode reply to %s %s: %w", method, target, err)
 	}
 	return nil

@@ -1,10 +1,13 @@
 package controller
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
+	"gopkg.in/k8snetworkplumbingwg/multus-cni.v4/pkg/k8sclient"
 	multustypes "gopkg.in/k8snetworkplumbingwg/multus-cni.v4/pkg/types"
 	corev1 "k8s.io/api/core/v1"
 
@@ -81,4 +84,31 @@ const podNetworksAnnotation = "k8s.v1.cni.cncf.io/networks"
 // hasNetworks reports whether the pod requests secondary networks at all.
 func hasNetworks(pod *corev1.Pod) bool {
 	return pod.Annotations[podNetworksAnnotation] != ""
+}
+
+// podNetworks parses the pod's networks annotation as Multus does, with
+// Multus's own parser. The JSON form is checked first for elements that
+// are not objects or have no name: GetPodNetwork (multus-cni v4.3.0)
+// dereferences every element, so a null element would panic, and an
+// element without a name would make the controller look up a NAD named "".
+func podNetworks(pod *corev1.Pod) ([]*multustypes.NetworkSelectionElement, error) {
+	annotation := strings.TrimSpace(pod.Annotations[podNetworksAnnotation])
+	if strings.ContainsAny(annotation, `[{"`) {
+		var raw []json.RawMessage
+		if err := json.Unmarshal([]byte(annotation), &raw); err != nil {
+			return nil, fmt.Errorf("parse %s as a JSON list: %w", podNetworksAnnotation, err)
+		}
+		for i, r := range raw {
+			var elem struct {
+				Name string `json:"name"`
+			}
+			if err := json.Unmarshal(r, &elem); err != nil || bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
+				return nil, fmt.Errorf("element %d of %s is %s, expected an object such as {\"name\": \"red\"}", i, podNetworksAnnotation, r)
+			}
+			if elem.Name == "" {
+				return nil, fmt.Errorf("element %d of %s has no \"name\"; name the NetworkAttachmentDefinition", i, podNetworksAnnotation)
+			}
+		}
+	}
+	return k8sclient.GetPodNetwork(pod)
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/go-logr/logr"
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
-	"gopkg.in/k8snetworkplumbingwg/multus-cni.v4/pkg/k8sclient"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -130,7 +129,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 // desiredAttachments lists the contrail-vif attachments the pod selects.
 func (r *Reconciler) desiredAttachments(ctx context.Context, pod *corev1.Pod) ([]desiredAttachment, error) {
-	elems, err := k8sclient.GetPodNetwork(pod)
+	elems, err := podNetworks(pod)
 	if err != nil {
 		r.warnOnce(pod, nil, "InvalidNetworksAnnotation",
 			fmt.Errorf("annotation %s is invalid: %w; fix the annotation so Multus and contrail-vif can read it", podNetworksAnnotation, err))

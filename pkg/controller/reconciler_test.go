@@ -394,3 +394,19 @@ func TestPodStatusAnnotationTracksState(t *testing.T) {
 		}
 	}
 }
+
+func TestReconcileRejectsMalformedSelection(t *testing.T) {
+	for _, annotation := range []string{`[null]`, `[{}]`, `[1]`} {
+		t.Run(annotation, func(t *testing.T) {
+			f := newFixture(t, contrailNAD("red", "default-domain:demo:red"), testPod("web", "b1111111-2222-4333-8444-555555555555", annotation))
+			f.reconcile("default", "web")
+			evs := f.events()
+			if len(evs) != 1 || !strings.Contains(evs[0], "InvalidNetworksAnnotation") || !strings.Contains(evs[0], "element 0") {
+				t.Fatalf("events = %v, want one InvalidNetworksAnnotation naming element 0", evs)
+			}
+			if reqs := f.r.podsForNAD(context.Background(), contrailNAD("red", "default-domain:demo:red")); len(reqs) != 0 {
+				t.Errorf("podsForNAD = %v, want none for a malformed annotation", reqs)
+			}
+		})
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
-	"gopkg.in/k8snetworkplumbingwg/multus-cni.v4/pkg/k8sclient"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -45,7 +44,7 @@ func (r *Reconciler) podsForNAD(ctx context.Context, obj client.Object) []reconc
 		if !hasNetworks(pod) {
 			continue
 		}
-		elems, err := k8sclient.GetPodNetwork(pod)
+		elems, err := podNetworks(pod)
 		if err != nil {
 			continue
 		}

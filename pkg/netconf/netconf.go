@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -61,6 +62,20 @@ type NetConf struct {
 	// ForwardingMode of a network the controller creates: l2_l3 (the
 	// Contrail default), l2 or l3.
 	ForwardingMode string `json:"forwardingMode,omitempty"`
+
+	// RuntimeConfig is the runtimeConfig that the runtime injects, kept
+	// undecoded so that a bad value fails only the verbs that read it
+	// (ADD, through DecodeRuntimeConfig) and never DEL.
+	RuntimeConfig json.RawMessage `json:"runtimeConfig,omitempty"`
+}
+
+// MarshalJSON writes every field of c. NetConf needs its own because the
+// embedded types.NetConf has a MarshalJSON that Go would otherwise promote,
+// and that one writes only the generic CNI fields.
+func (c *NetConf) MarshalJSON() ([]byte, error) {
+	// A NetConf value has no MarshalJSON in its method set: both methods
+	// have pointer receivers. So this encodes the fields one by one.
+	return json.Marshal(*c)
 }
 
 // Duration is a time.Duration that reads and writes Go duration strings.
@@ -98,10 +113,9 @@ func Parse(data []byte) (*NetConf, error) {
 	dec.DisallowUnknownFields()
 	var withInjected struct {
 		*NetConf
-		RuntimeConfig json.RawMessage `json:"runtimeConfig,omitempty"`
-		Args          json.RawMessage `json:"args,omitempty"`
-		DeviceID      json.RawMessage `json:"deviceID,omitempty"`
-		PCIBusID      json.RawMessage `json:"pciBusID,omitempty"`
+		Args     json.RawMessage `json:"args,omitempty"`
+		DeviceID json.RawMessage `json:"deviceID,omitempty"`
+		PCIBusID json.RawMessage `json:"pciBusID,omitempty"`
 		// GC input: libcni sends both keys because the 1.1.0 spec text
 		// named the second one; types.NetConf has only the first.
 		GCAttachments json.RawMessage `json:"cni.dev/attachments,omitempty"`
@@ -161,6 +175,14 @@ func (c *NetConf) Validate() error {
 	}
 	if err := c.validateNetwork(); err != nil {
 		return err
+	}
+	// The runtime starts the plugin in a working directory of its choice,
+	// so a relative path would point somewhere else on every call.
+	if !filepath.IsAbs(c.StateDir) {
+		return fmt.Errorf("invalid stateDir %q: expected an absolute path such as %q", c.StateDir, DefaultStateDir)
+	}
+	if c.LogFile != "" && !filepath.IsAbs(c.LogFile) {
+		return fmt.Errorf("invalid logFile %q: expected an absolute path such as \"/var/log/contrail-vif.log\"", c.LogFile)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -29,10 +29,14 @@ func (p *Plugin) Add(ctx context.Context, args *skel.CmdArgs) (types.Result, err
 	if err := c.pod.requireAll(); err != nil {
 		return nil, err
 	}
-
-	podNS, err := ns.GetNS(args.Netns)
+	requests, err := loadRequests(c)
 	if err != nil {
-		return nil, fmt.Errorf("open netns %q: %w", args.Netns, err)
+		return nil, err
+	}
+
+	podNS, err := p.openPodNetns(args.Netns)
+	if err != nil {
+		return nil, err
 	}
 	defer podNS.Close()
 
@@ -54,6 +58,10 @@ func (p *Plugin) Add(ctx context.Context, args *skel.CmdArgs) (types.Result, err
 	port, addrs, err := p.waitForAddressing(ctx, c, vmi)
 	if err != nil {
 		c.log.Error("VMI has no usable address", "vmi", vmi.ID, "error", err)
+		return nil, err
+	}
+	if err := requests.check(addrs, vmi.ID); err != nil {
+		c.log.Error("VMI does not match the pod's request", "vmi", vmi.ID, "error", err)
 		return nil, err
 	}
 

@@ -9,7 +9,6 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
-	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/contrail-vif/contrail-vif/pkg/attachment"
 	"github.com/contrail-vif/contrail-vif/pkg/netplumb"
@@ -34,9 +33,9 @@ func (p *Plugin) Check(ctx context.Context, args *skel.CmdArgs) error {
 		return err
 	}
 
-	podNS, err := ns.GetNS(args.Netns)
+	podNS, err := p.openPodNetns(args.Netns)
 	if err != nil {
-		return fmt.Errorf("open netns %q: %w", args.Netns, err)
+		return err
 	}
 	defer podNS.Close()
 	if err := netplumb.CheckPodInterface(podNS, want); err != nil {

@@ -41,10 +41,13 @@ func (p *Plugin) Del(ctx context.Context, args *skel.CmdArgs) error {
 		// the pod UID identifies the VMI. The derived tap is left alone
 		// because nothing proves it belongs to this sandbox; deleting the pod
 		// interface removes the pair when it does.
-		if c.pod.UID != "" {
+		if c.pod.UID == "" {
+			c.log.Warn("no state record and no K8S_POD_UID in CNI_ARGS; deleting only the pod interface, and leaving the VMI's port binding to the agent's resync and the controller's sweep")
+		} else {
 			target.vmi = attachment.VMIUUID(c.pod.UID, args.IfName)
+			target.derivedTap = attachment.TapName(target.vmi)
+			c.log.Info("no state record; unplugging the pod interface and the VMI derived from K8S_POD_UID", "vmi", target.vmi)
 		}
-		c.log.Info("no state record; unplugging the pod interface and the VMI derived from K8S_POD_UID", "vmi", target.vmi)
 	}
 
 	if err := p.unplug(ctx, c, target); err != nil {
@@ -65,6 +68,9 @@ type unplugTarget struct {
 	vmi string
 	// tap is the host interface from the state record; empty without one.
 	tap string
+	// derivedTap is the tap name derived from vmi when there is no state
+	// record. unplug does not delete it, but logs when it is left behind.
+	derivedTap string
 }
 
 // unplug deletes the attachment's links, unbinds its port and removes its
@@ -104,16 +110,36 @@ func (p *Plugin) unplug(ctx context.Context, c *call, t unplugTarget) error {
 	if _, err := netplumb.DeleteLinkAt(t.netns, t.ifname); err != nil {
 		errs = append(errs, err)
 	}
+	p.warnLeftoverTap(c, t)
 	if err := c.agent.DeletePort(ctx, t.vmi); err != nil {
 		c.log.Warn("cannot unbind port in the vRouter agent; the agent's resync and the controller's sweep remove it later",
 			"vmi", t.vmi, "agentURL", c.conf.AgentURL, "error", err)
 	}
 	errs = append(errs, c.store.Remove(t.containerID, t.ifname))
-	if owner != nil {
-		errs = append(errs, c.store.RemoveOwner(t.vmi))
-	}
+	// The owner record is this attachment's, absent or unreadable: remove it
+	// in all three cases, so that an unreadable one does not outlive the pod.
+	errs = append(errs, c.store.RemoveOwner(t.vmi))
 	errs = append(errs, lock.UnlockAndRemove())
 	return errors.Join(errs...)
+}
+
+// warnLeftoverTap logs the derived tap of a DEL without a state record when
+// it still exists after the pod interface is gone. Its peer then lives in a
+// namespace that DEL cannot reach, such as one whose path is unmounted while
+// a process still holds it; the tap disappears with that namespace.
+func (p *Plugin) warnLeftoverTap(c *call, t unplugTarget) {
+	if t.derivedTap == "" {
+		return
+	}
+	exists, err := netplumb.LinkExists(p.HostNS, t.derivedTap)
+	if err != nil {
+		c.log.Warn("cannot check for a leftover host interface", "tap", t.derivedTap, "error", err)
+		return
+	}
+	if exists {
+		c.log.Warn("host interface of the VMI still exists; not deleting it without a state record that names it",
+			"tap", t.derivedTap, "vmi", t.vmi)
+	}
 }
 
 // lockError returns a "try again later" error when LockVMI timed out

@@ -109,7 +109,7 @@ func (p testPod) vmi(ifname string) string { return attachment.VMIUUID(p.uid, if
 func (p testPod) tap(ifname string) string { return attachment.TapName(p.vmi(ifname)) }
 
 func (p testPod) cniArgs() string {
-	return fmt.Sprintf("IgnoreUnknown=true;K8S_POD_NAMESPACE=%s;K8S_POD_NAME=%s;K8S_POD_INFRA_CONTAINER_ID=x;K8S_POD_UID=%s;IP=10.0.0.1",
+	return fmt.Sprintf("IgnoreUnknown=true;K8S_POD_NAMESPACE=%s;K8S_POD_NAME=%s;K8S_POD_INFRA_CONTAINER_ID=x;K8S_POD_UID=%s",
 		p.namespace, p.name, p.uid)
 }
 

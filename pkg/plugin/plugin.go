@@ -17,9 +17,11 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/ns"
+	"golang.org/x/sys/unix"
 
 	"github.com/contrail-vif/contrail-vif/pkg/agentclient"
 	"github.com/contrail-vif/contrail-vif/pkg/netconf"
+	"github.com/contrail-vif/contrail-vif/pkg/netplumb"
 	"github.com/contrail-vif/contrail-vif/pkg/state"
 )
 
@@ -28,7 +30,8 @@ const Author = "contrail-vif"
 
 // Defaults for the Plugin fields that New sets.
 const (
-	DefaultPollInterval    = 100 * time.Millisecond
+	DefaultPollInterval    = 20 * time.Millisecond
+	DefaultFastPollWindow  = 2 * time.Second
 	DefaultMaxPollInterval = time.Second
 )
 
@@ -42,9 +45,14 @@ type Plugin struct {
 	Stderr io.Writer
 	// AgentRequestTimeout bounds each HTTP request to the agent.
 	AgentRequestTimeout time.Duration
-	// PollInterval is the first pause between two polls of the agent; each
-	// pause doubles up to MaxPollInterval.
+	// PollInterval is the pause between two polls of the agent during the
+	// first FastPollWindow of a wait; after that each pause doubles up to
+	// MaxPollInterval. When ADD starts before the controller has linked the
+	// pod's VM to the node, the fast polls find the VMI soon after it
+	// reaches the agent (bench/agentdelay measures how soon), and the
+	// backoff bounds the load on the agent when the VMI does not come.
 	PollInterval    time.Duration
+	FastPollWindow  time.Duration
 	MaxPollInterval time.Duration
 	// Now returns the current time for port requests and state records.
 	Now func() time.Time
@@ -58,6 +66,7 @@ func New(hostNS ns.NetNS, stderr io.Writer) *Plugin {
 		Stderr:              stderr,
 		AgentRequestTimeout: agentclient.DefaultRequestTimeout,
 		PollInterval:        DefaultPollInterval,
+		FastPollWindow:      DefaultFastPollWindow,
 		MaxPollInterval:     DefaultMaxPollInterval,
 		Now:                 time.Now,
 	}
@@ -144,6 +153,43 @@ func openLog(conf *netconf.NetConf, stderr io.Writer) (*slog.Logger, func()) {
 		return logger, func() {}
 	}
 	return slog.New(slog.NewTextHandler(f, options)), func() { _ = f.Close() }
+}
+
+// openPodNetns opens the pod's namespace CNI_NETNS. A path that is not a
+// network namespace, or that is the plugin's host namespace, gives a code 4
+// error naming CNI_NETNS. skel rejects the host namespace too, but only
+// after ADD has returned, when the veth pair already exists.
+func (p *Plugin) openPodNetns(path string) (ns.NetNS, error) {
+	netns, err := ns.GetNS(path)
+	if netplumb.IsNetnsGone(err) {
+		return nil, errorf(types.ErrInvalidEnvironmentVariables, "invalid CNI_NETNS %q: %v", path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open netns %q: %w", path, err)
+	}
+	same, err := sameNetns(netns, p.HostNS)
+	if err != nil {
+		netns.Close()
+		return nil, err
+	}
+	if same {
+		netns.Close()
+		return nil, errorf(types.ErrInvalidEnvironmentVariables,
+			"invalid CNI_NETNS %q: it is the host network namespace, where the plugin creates the tap; expected the pod's namespace", path)
+	}
+	return netns, nil
+}
+
+// sameNetns reports whether a and b are the same namespace.
+func sameNetns(a, b ns.NetNS) (bool, error) {
+	var sa, sb unix.Stat_t
+	if err := unix.Fstat(int(a.Fd()), &sa); err != nil {
+		return false, fmt.Errorf("stat netns %s: %w", a.Path(), err)
+	}
+	if err := unix.Fstat(int(b.Fd()), &sb); err != nil {
+		return false, fmt.Errorf("stat netns %s: %w", b.Path(), err)
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
 }
 
 // agentContext returns a context for agent calls made after the verb's own

@@ -8,6 +8,7 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 
 	"github.com/contrail-vif/contrail-vif/pkg/agentclient"
+	"github.com/contrail-vif/contrail-vif/pkg/netconf"
 )
 
 // ipv6PrefixLen is the prefix length of the pod's IPv6 address.
@@ -35,9 +36,9 @@ func newAddressing(port *agentclient.Port, configMAC string) (*addressing, error
 	if macText == "" {
 		macText = configMAC
 	}
-	mac, err := net.ParseMAC(macText)
-	if err != nil || len(mac) != 6 {
-		return nil, fmt.Errorf("VMI %s has invalid mac-address %q in the vRouter agent; expected xx:xx:xx:xx:xx:xx", port.ID, macText)
+	mac, err := netconf.ParseUnicastMAC(macText)
+	if err != nil {
+		return nil, fmt.Errorf("VMI %s has an invalid mac-address in the vRouter agent: %w", port.ID, err)
 	}
 	a := &addressing{mac: mac}
 
@@ -82,6 +83,9 @@ func ipConfig(address string, prefixLen int, gateway string, size int) (*current
 		gw := net.ParseIP(gateway)
 		if gw == nil {
 			return nil, fmt.Errorf("invalid gateway %q", gateway)
+		}
+		if (gw.To4() != nil) != (size == net.IPv4len) {
+			return nil, fmt.Errorf("invalid gateway %q for address %s: the address families differ", gateway, address)
 		}
 		if !gw.IsUnspecified() {
 			cfg.Gateway = gw

@@ -16,16 +16,17 @@ import (
 var errWaitTimedOut = errors.New("timed out")
 
 // poll calls try until it reports done or ctx ends, pausing PollInterval
-// after the first attempt and twice as long after each further one, up to
-// MaxPollInterval. When try reports done, poll returns try's error. When ctx
-// ends first, poll returns errWaitTimedOut joined with try's last error,
-// the reason the wait did not succeed. ctx must have a deadline so that
-// the loop ends.
+// after each attempt during the first FastPollWindow, then twice as long
+// after each further one, up to MaxPollInterval. When try reports done,
+// poll returns try's error. When ctx ends first, poll returns
+// errWaitTimedOut joined with try's last error, the reason the wait did not
+// succeed. ctx must have a deadline so that the loop ends.
 func (p *Plugin) poll(ctx context.Context, try func(context.Context) (bool, error)) error {
 	if _, ok := ctx.Deadline(); !ok {
 		return errors.New("poll the vRouter agent: context has no deadline")
 	}
 	pause := p.PollInterval
+	backoffAfter := time.Now().Add(p.FastPollWindow)
 	var last error
 	for {
 		done, err := try(ctx)
@@ -46,7 +47,9 @@ func (p *Plugin) poll(ctx context.Context, try func(context.Context) (bool, erro
 			return errors.Join(errWaitTimedOut, last)
 		case <-timer.C:
 		}
-		pause = min(2*pause, p.MaxPollInterval)
+		if time.Now().After(backoffAfter) {
+			pause = min(2*pause, p.MaxPollInterval)
+		}
 	}
 }
 
@@ -63,7 +66,7 @@ func (p *Plugin) waitForVMI(ctx context.Context, c *call, vmName string) (*agent
 	err := p.poll(ctx, func(ctx context.Context) (bool, error) {
 		entries, err := c.agent.VMConfig(ctx, vmName)
 		if err != nil {
-			return false, err
+			return errors.Is(err, agentclient.ErrInvalidReply), err
 		}
 		for i := range entries {
 			e := &entries[i]
@@ -83,7 +86,11 @@ func (p *Plugin) waitForVMI(ctx context.Context, c *call, vmName string) (*agent
 				c.conf.VirtualNetwork, vmName))
 	}
 	if err != nil {
-		return nil, err
+		return nil, invalidReplyError(c, err)
+	}
+	if err := agentclient.CheckUUID(found.ID); err != nil {
+		return nil, errorf(types.ErrDecodingFailure, "the vRouter agent at %s lists the VMI of interface %q of pod %s with an invalid id: %v",
+			c.conf.AgentURL, c.args.IfName, c.pod, err)
 	}
 	if found.VNName != c.conf.VirtualNetwork {
 		return nil, errorf(types.ErrInvalidNetworkConfig,
@@ -107,13 +114,16 @@ func (p *Plugin) waitForAddressing(ctx context.Context, c *call, vmi *agentclien
 		var err error
 		port, err = c.agent.Port(ctx, vmi.ID)
 		if err != nil {
-			return false, err
+			return errors.Is(err, agentclient.ErrInvalidReply), err
 		}
 		if port.IPAddress == "" && port.IPv6Address == "" {
 			return false, errNoAddress
 		}
 		addrs, err = newAddressing(port, vmi.MACAddress)
-		return true, err
+		if err != nil {
+			return true, invalidContent{err}
+		}
+		return true, nil
 	})
 	if errors.Is(err, errWaitTimedOut) {
 		return nil, nil, p.waitError(c, err, fmt.Sprintf("the vRouter agent to report an address for VMI %s of interface %q of pod %s",
@@ -121,11 +131,22 @@ func (p *Plugin) waitForAddressing(ctx context.Context, c *call, vmi *agentclien
 			fmt.Sprintf("check that contrail-vif-controller created an instance-ip for the VMI and that virtual network %q has a subnet",
 				c.conf.VirtualNetwork))
 	}
+	if errors.Is(err, agentclient.ErrInvalidReply) {
+		return nil, nil, invalidReplyError(c, err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read port of VMI %s from the vRouter agent at %s: %w", vmi.ID, c.conf.AgentURL, err)
 	}
 	return port, addrs, nil
 }
+
+// invalidContent marks an error about the values in a decoded agent reply
+// as matching agentclient.ErrInvalidReply, without changing its message.
+type invalidContent struct{ error }
+
+func (e invalidContent) Is(target error) bool { return target == agentclient.ErrInvalidReply }
+
+func (e invalidContent) Unwrap() error { return e.error }
 
 // errNotBound is the reason for waiting when the agent does not yet report
 // the port bound to the tap with the configured addresses.
@@ -137,7 +158,7 @@ func (p *Plugin) waitForBound(ctx context.Context, c *call, vmiUUID, tap string,
 	err := p.poll(ctx, func(ctx context.Context) (bool, error) {
 		port, err := c.agent.Port(ctx, vmiUUID)
 		if err != nil {
-			return false, err
+			return errors.Is(err, agentclient.ErrInvalidReply), err
 		}
 		if port.SystemName != tap || !want.sameAddresses(port) {
 			return false, fmt.Errorf("%w: system-name %q, ip-address %q, v6-ip-address %q",
@@ -149,7 +170,19 @@ func (p *Plugin) waitForBound(ctx context.Context, c *call, vmiUUID, tap string,
 		return p.waitError(c, err, fmt.Sprintf("the vRouter agent to report VMI %s bound to %q", vmiUUID, tap),
 			"check the vRouter agent's log for the port add")
 	}
-	return err
+	return invalidReplyError(c, err)
+}
+
+// invalidReplyError returns a code 6 error when err matches
+// agentclient.ErrInvalidReply, and err itself otherwise. The plugin stops
+// waiting at the first such reply, because an agent that sends content the
+// plugin cannot decode does not start sending valid content on a retry.
+func invalidReplyError(c *call, err error) error {
+	if err == nil || !errors.Is(err, agentclient.ErrInvalidReply) {
+		return err
+	}
+	return errorf(types.ErrDecodingFailure, "%v; check that agentURL %s in the network config points at contrail-vrouter-agent and that its version serves the port API",
+		err, c.conf.AgentURL)
 }
 
 // waitError turns a timed-out wait into a CNI "try again later" error that
