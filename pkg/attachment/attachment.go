@@ -69,6 +69,16 @@ func InstanceIPUUID(podUID, ifname string) string {
 	return uuid.NewSHA1(uuidSpace, []byte(podUID+"/"+ifname+"/iip")).String()
 }
 
+// InstanceIPUUIDAt returns the uuid of instance-ip number index of the
+// attachment; index 0 is InstanceIPUUID, so single-address attachments keep
+// the uuids they had before several addresses existed.
+func InstanceIPUUIDAt(podUID, ifname string, index int) string {
+	if index == 0 {
+		return InstanceIPUUID(podUID, ifname)
+	}
+	return uuid.NewSHA1(uuidSpace, []byte(podUID+"/"+ifname+"/iip/"+strconv.Itoa(index))).String()
+}
+
 // VMIName returns the last fq-name element of the attachment's VMI,
 // "<pod>__<vmi-uuid>", unique in the project like contrail-kube-manager's.
 func VMIName(pod, vmiUUID string) string {

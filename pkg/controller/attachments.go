@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
@@ -24,9 +25,45 @@ type desiredAttachment struct {
 	VNFQName []string
 	// Index is the position among the pod's valid contrail-vif attachments.
 	Index int
-	// Invalid is why the NAD's config cannot be used; such an attachment
-	// only appears in the pod's status.
+	// Invalid is why the NAD's config or the pod's request cannot be used;
+	// such an attachment only appears in the pod's status.
 	Invalid error
+
+	// MAC is the MAC address the pod requests ("mac" in its network
+	// selection element), empty to let Contrail choose.
+	MAC string
+	// IPs are the addresses the pod requests ("ips"), empty to let
+	// Contrail allocate one address per family of the VN.
+	IPs []netip.Addr
+	// SecurityGroups are fq-names from the NAD config.
+	SecurityGroups [][]string
+	// PortSecurity is the NAD's portSecurity, nil for Contrail's default.
+	PortSecurity *bool
+}
+
+// selectionRequests checks the MAC and addresses a network selection
+// element requests and stores them in a.
+func (a *desiredAttachment) selectionRequests(elem *multustypes.NetworkSelectionElement) error {
+	if elem.MacRequest != "" {
+		mac, err := netconf.ParseUnicastMAC(elem.MacRequest)
+		if err != nil {
+			return fmt.Errorf("network %s: \"mac\" of the networks annotation: %w", a.Network, err)
+		}
+		a.MAC = mac.String()
+	}
+	seen := map[netip.Addr]bool{}
+	for i, s := range elem.IPRequest {
+		req, err := netconf.ParseIPRequest(s)
+		if err != nil {
+			return fmt.Errorf("network %s: \"ips\"[%d] of the networks annotation: %w", a.Network, i, err)
+		}
+		if seen[req.Addr] {
+			return fmt.Errorf("network %s: \"ips\" of the networks annotation lists %s twice", a.Network, req.Addr)
+		}
+		seen[req.Addr] = true
+		a.IPs = append(a.IPs, req.Addr)
+	}
+	return nil
 }
 
 // interfaceName returns the name Multus gives the interface of the network

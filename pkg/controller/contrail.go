@@ -53,7 +53,7 @@ func (r *Reconciler) createPodObjects(ctx context.Context, log logr.Logger, pod 
 		if r.isDone(key) {
 			continue
 		}
-		vnUUID, err := r.vnUUID(ctx, a.VNFQName)
+		vn, err := r.vnInfo(ctx, a.VNFQName)
 		if err != nil {
 			return a.Interface, r.report(pod, "VirtualNetworkNotFound", fmt.Errorf("NetworkAttachmentDefinition %s: %w", a.Network, err))
 		}
@@ -70,8 +70,8 @@ func (r *Reconciler) createPodObjects(ctx context.Context, log logr.Logger, pod 
 			}
 			return a.Interface, r.report(pod, "CreateInterfaceFailed", err)
 		}
-		if err := r.ensureInstanceIP(ctx, pod, a, vmiUUID); err != nil {
-			return a.Interface, r.report(pod, "AllocateAddressFailed", fmt.Errorf("%w (VN %s, vn uuid %s)", err, strings.Join(a.VNFQName, ":"), vnUUID))
+		if err := r.ensureInstanceIPs(ctx, pod, a, vn, vmiUUID); err != nil {
+			return a.Interface, r.report(pod, "AllocateAddressFailed", fmt.Errorf("%w (VN %s, vn uuid %s)", err, strings.Join(a.VNFQName, ":"), vn.UUID))
 		}
 		r.markDone(key)
 		log.Info("created Contrail objects for attachment", "network", a.Network, "interface", a.Interface, "vmi", vmiUUID)
@@ -116,25 +116,60 @@ type notFoundError struct{ msg string }
 
 func (e *notFoundError) Error() string { return e.msg }
 
-func (r *Reconciler) vnUUID(ctx context.Context, fq []string) (string, error) {
+// vnInfo returns the VN's uuid and address families, from the cache or
+// with one lookup and one read of the VN.
+func (r *Reconciler) vnInfo(ctx context.Context, fq []string) (networkInfo, error) {
 	key := strings.Join(fq, ":")
 	r.mu.Lock()
-	id, ok := r.vnUUIDs[key]
+	info, ok := r.vnUUIDs[key]
 	r.mu.Unlock()
 	if ok {
-		return id, nil
+		return info, nil
 	}
 	id, err := r.VNC.FQNameToID(ctx, vncclient.TypeVirtualNetwork, fq)
 	if vncclient.IsNotFound(err) {
-		return "", &notFoundError{msg: fmt.Sprintf("virtual network %q was not found in Contrail; create it, add subnets to the NetworkAttachmentDefinition so the controller creates it, or correct virtualNetwork; the pod starts once the network exists", key)}
+		return networkInfo{}, &notFoundError{msg: fmt.Sprintf("virtual network %q was not found in Contrail; create it, add subnets to the NetworkAttachmentDefinition so the controller creates it, or correct virtualNetwork; the pod starts once the network exists", key)}
 	}
 	if err != nil {
-		return "", err
+		return networkInfo{}, err
+	}
+	vn := vncclient.Network{}
+	if err := r.VNC.Read(ctx, vncclient.TypeVirtualNetwork, id, &vn, "network_ipam_refs"); err != nil {
+		return networkInfo{}, err
+	}
+	info = networkInfo{UUID: id}
+	for _, ref := range vn.NetworkIpamRefs {
+		if ref.Attr == nil {
+			continue
+		}
+		for _, sub := range ref.Attr.IpamSubnets {
+			if sub.Subnet == nil {
+				continue
+			}
+			if strings.Contains(sub.Subnet.IPPrefix, ":") {
+				info.IPv6 = true
+			} else {
+				info.IPv4 = true
+			}
+		}
+	}
+	if !info.IPv4 && !info.IPv6 {
+		// NOTE: a VN whose subnets live on a flat-subnet IPAM shows none on
+		// its refs; IPv4 is assumed, which is what kube-manager's pod IPAM
+		// uses.
+		info.IPv4 = true
 	}
 	r.mu.Lock()
-	r.vnUUIDs[key] = id
+	r.vnUUIDs[key] = info
 	r.mu.Unlock()
-	return id, nil
+	return info, nil
+}
+
+// networkInfo is what the controller caches about a VN.
+type networkInfo struct {
+	UUID string
+	// IPv4 and IPv6 report whether the VN has subnets of that family.
+	IPv4, IPv6 bool
 }
 
 func (r *Reconciler) forgetVN(fq []string) {
@@ -210,12 +245,19 @@ func (r *Reconciler) ensureVMI(ctx context.Context, pod *corev1.Pod, a desiredAt
 		vncclient.KeyValuePair{Key: attachment.KeyIndex, Value: attachment.FormatIndex(a.Index, total)},
 	)
 	vmi := vncclient.VirtualMachineInterface{
-		UUID:               vmiUUID,
-		FQName:             append(append([]string{}, projectOf(a.VNFQName)...), attachment.VMIName(pod.Name, vmiUUID)),
-		ParentType:         vncclient.TypeProject,
-		VirtualNetworkRefs: []vncclient.Ref{{To: a.VNFQName}},
-		VirtualMachineRefs: []vncclient.Ref{{To: []string{r.vmName(pod)}}},
-		Annotations:        &vncclient.KeyValuePairs{KeyValuePair: annotations},
+		UUID:                vmiUUID,
+		FQName:              append(append([]string{}, projectOf(a.VNFQName)...), attachment.VMIName(pod.Name, vmiUUID)),
+		ParentType:          vncclient.TypeProject,
+		VirtualNetworkRefs:  []vncclient.Ref{{To: a.VNFQName}},
+		VirtualMachineRefs:  []vncclient.Ref{{To: []string{r.vmName(pod)}}},
+		Annotations:         &vncclient.KeyValuePairs{KeyValuePair: annotations},
+		PortSecurityEnabled: a.PortSecurity,
+	}
+	if a.MAC != "" {
+		vmi.MacAddresses = &vncclient.MacAddresses{MacAddress: []string{a.MAC}}
+	}
+	for _, sg := range a.SecurityGroups {
+		vmi.SecurityGroupRefs = append(vmi.SecurityGroupRefs, vncclient.Ref{To: sg})
 	}
 	err := r.VNC.Create(ctx, vncclient.TypeVirtualMachineInterface, vmi)
 	if vncclient.IsConflict(err) {
@@ -224,15 +266,49 @@ func (r *Reconciler) ensureVMI(ctx context.Context, pod *corev1.Pod, a desiredAt
 	return err
 }
 
-func (r *Reconciler) ensureInstanceIP(ctx context.Context, pod *corev1.Pod, a desiredAttachment, vmiUUID string) error {
-	iipUUID := attachment.InstanceIPUUID(string(pod.UID), a.Interface)
+// ensureInstanceIPs creates the attachment's instance-ips: one per
+// requested address, or else one per address family of the VN, allocated
+// by Contrail.
+func (r *Reconciler) ensureInstanceIPs(ctx context.Context, pod *corev1.Pod, a desiredAttachment, vn networkInfo, vmiUUID string) error {
+	type request struct {
+		family, address string
+	}
+	var requests []request
+	for _, ip := range a.IPs {
+		family := "v4"
+		if ip.Is6() {
+			family = "v6"
+		}
+		requests = append(requests, request{family: family, address: ip.String()})
+	}
+	if len(requests) == 0 {
+		if vn.IPv4 {
+			requests = append(requests, request{family: "v4"})
+		}
+		if vn.IPv6 {
+			requests = append(requests, request{family: "v6"})
+		}
+	}
+	for i, req := range requests {
+		if err := r.ensureInstanceIP(ctx, pod, a, vmiUUID, i, req.family, req.address); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureInstanceIP creates instance-ip number index of the attachment;
+// address empty lets Contrail allocate one of family.
+func (r *Reconciler) ensureInstanceIP(ctx context.Context, pod *corev1.Pod, a desiredAttachment, vmiUUID string, index int, family, address string) error {
+	iipUUID := attachment.InstanceIPUUIDAt(string(pod.UID), a.Interface, index)
 	vmiFQ := append(append([]string{}, projectOf(a.VNFQName)...), attachment.VMIName(pod.Name, vmiUUID))
 	iip := vncclient.InstanceIP{
 		UUID:                        iipUUID,
 		FQName:                      []string{attachment.InstanceIPName(pod.Name, iipUUID)},
 		VirtualNetworkRefs:          []vncclient.Ref{{To: a.VNFQName}},
 		VirtualMachineInterfaceRefs: []vncclient.Ref{{To: vmiFQ}},
-		InstanceIPFamily:            "v4",
+		InstanceIPFamily:            family,
+		InstanceIPAddress:           address,
 	}
 	err := r.VNC.Create(ctx, vncclient.TypeInstanceIP, iip)
 	if err == nil {
@@ -244,7 +320,11 @@ func (r *Reconciler) ensureInstanceIP(ctx context.Context, pod *corev1.Pod, a de
 			return nil
 		}
 	}
-	return fmt.Errorf("allocate an address for interface %s of pod %s/%s: %w", a.Interface, pod.Namespace, pod.Name, err)
+	what := "an " + family + " address"
+	if address != "" {
+		what = "the requested address " + address
+	}
+	return fmt.Errorf("allocate %s for interface %s of pod %s/%s: %w", what, a.Interface, pod.Namespace, pod.Name, err)
 }
 
 // deleteVM deletes, in the reverse of creation order, the virtual-router

@@ -52,9 +52,9 @@ type Reconciler struct {
 	// done holds the attachments (and, with an empty interface, the
 	// virtual-router ref) whose objects are all in place.
 	done map[doneKey]bool
-	// vnUUIDs caches VN fq-name → uuid; entries go when a create reports
-	// the VN missing.
-	vnUUIDs map[string]string
+	// vnUUIDs caches VN fq-name → uuid and families; entries go when a
+	// create reports the VN missing and when its NAD changes.
+	vnUUIDs map[string]networkInfo
 	// routerUUIDs caches node name → virtual-router uuid.
 	routerUUIDs map[string]string
 	// sent remembers recent Warnings so that retries do not repeat them.
@@ -80,7 +80,7 @@ func (r *Reconciler) init() {
 	if r.known == nil {
 		r.known = map[types.NamespacedName]map[types.UID]bool{}
 		r.done = map[doneKey]bool{}
-		r.vnUUIDs = map[string]string{}
+		r.vnUUIDs = map[string]networkInfo{}
 		r.routerUUIDs = map[string]string{}
 	}
 }
@@ -166,7 +166,16 @@ func (r *Reconciler) desiredAttachments(ctx context.Context, pod *corev1.Pod) ([
 			a.Invalid = fmt.Errorf("NetworkAttachmentDefinition %s sets clusterName %q but the controller runs with %q; make them equal", key, conf.ClusterName, r.ClusterName)
 			r.warnOnce(pod, nad, "ClusterNameMismatch", a.Invalid)
 		default:
+			if reqErr := a.selectionRequests(elem); reqErr != nil {
+				a.Invalid = fmt.Errorf("%w; fix the pod's %s annotation", reqErr, podNetworksAnnotation)
+				r.warnOnce(pod, nil, "InvalidNetworkRequest", a.Invalid)
+				break
+			}
 			a.VNFQName = mustFQName(conf.VirtualNetwork)
+			for _, sg := range conf.SecurityGroups {
+				a.SecurityGroups = append(a.SecurityGroups, mustFQName(sg))
+			}
+			a.PortSecurity = conf.PortSecurity
 			a.Index = valid
 			valid++
 		}

@@ -410,3 +410,7 @@ func TestReconcileRejectsMalformedSelection(t *testing.T) {
 		})
 	}
 }
+
+func reqFor(name string) ctrl.Request {
+	return ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "default", Name: name}}
+}

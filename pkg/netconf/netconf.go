@@ -63,6 +63,14 @@ type NetConf struct {
 	// Contrail default), l2 or l3.
 	ForwardingMode string `json:"forwardingMode,omitempty"`
 
+	// SecurityGroups are fq-names ("domain:project:name") of Contrail
+	// security groups the controller attaches to each VMI of this network.
+	SecurityGroups []string `json:"securityGroups,omitempty"`
+	// PortSecurity, when false, disables port security (and with it
+	// security groups and anti-spoofing) on the VMIs; nil keeps Contrail's
+	// default, enabled.
+	PortSecurity *bool `json:"portSecurity,omitempty"`
+
 	// RuntimeConfig is the runtimeConfig that the runtime injects, kept
 	// undecoded so that a bad value fails only the verbs that read it
 	// (ADD, through DecodeRuntimeConfig) and never DEL.
@@ -175,6 +183,14 @@ func (c *NetConf) Validate() error {
 	}
 	if err := c.validateNetwork(); err != nil {
 		return err
+	}
+	for i, sg := range c.SecurityGroups {
+		if _, err := ParseFQName(sg); err != nil {
+			return fmt.Errorf("invalid securityGroups[%d]: %w", i, err)
+		}
+	}
+	if c.PortSecurity != nil && !*c.PortSecurity && len(c.SecurityGroups) > 0 {
+		return fmt.Errorf("securityGroups %v are set but portSecurity is false; Contrail ignores security groups without port security, so remove one of them", c.SecurityGroups)
 	}
 	// The runtime starts the plugin in a working directory of its choice,
 	// so a relative path would point somewhere else on every call.
