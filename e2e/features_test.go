@@ -1,0 +1,191 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/contrail-vif/contrail-vif/e2e/framework"
+)
+
+// startPod creates a busybox pod in default with the networks annotation
+// and waits until it runs; the pod is deleted at the end of the test.
+func startPod(t *testing.T, name, networks string) (netns string, statuses []nadStatus) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := cluster.Client.CoreV1().Pods("default").Create(ctx, busyboxPod("default", name, networks), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = cluster.Kubectl(context.Background(), "delete", "pod", name, "--ignore-not-found", "--wait=true", "--timeout=60s")
+	})
+	pod, err := cluster.WaitPodRunning(ctx, "default", name, podTimeout)
+	if err != nil {
+		events, _ := cluster.PodEvents(ctx, pod)
+		t.Fatalf("%v; events: %s", err, strings.Join(events, " | "))
+	}
+	statuses, err = framework.NetworkStatus(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	netns, err = framework.PodNetnsPath(string(pod.UID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return netns, statuses
+}
+
+func applyRed(t *testing.T) {
+	t.Helper()
+	if _, err := cluster.Kubectl(context.Background(), "apply", "-f", examplePath("nad-red.yaml")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRequestedMACAddressAndInterface(t *testing.T) {
+	applyRed(t)
+	if _, err := cluster.Kubectl(context.Background(), "apply", "-f", examplePath("pod-requests.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = cluster.Kubectl(context.Background(), "delete", "--ignore-not-found", "--wait=true", "--timeout=60s", "-f", examplePath("pod-requests.yaml"))
+	})
+	pod, err := cluster.WaitPodRunning(context.Background(), "default", "fixed-1", podTimeout)
+	if err != nil {
+		events, _ := cluster.PodEvents(context.Background(), pod)
+		t.Fatalf("%v; events: %s", err, strings.Join(events, " | "))
+	}
+	statuses, err := framework.NetworkStatus(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := framework.FindStatus(statuses, "default/red")
+	if !ok {
+		t.Fatalf("no default/red entry in %+v", statuses)
+	}
+	if st.Interface != "red0" || st.Mac != "02:00:00:00:10:20" || len(st.IPs) != 1 || st.IPs[0] != "10.10.1.20" {
+		t.Errorf("network-status = %+v, want red0 with 02:00:00:00:10:20 and 10.10.1.20", st)
+	}
+	netns, err := framework.PodNetnsPath(string(pod.UID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := framework.InspectLink(netns, "red0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if link.MAC != "02:00:00:00:10:20" || len(link.Addresses) != 1 || link.Addresses[0].String() != "10.10.1.20/24" {
+		t.Errorf("red0 = %+v, want MAC 02:00:00:00:10:20 and 10.10.1.20/24", link)
+	}
+}
+
+func TestSameNADTwice(t *testing.T) {
+	applyRed(t)
+	netns, statuses := startPod(t, "twice-1", "red,red")
+	var ifaces []string
+	for _, s := range statuses {
+		if s.Name == "default/red" {
+			ifaces = append(ifaces, s.Interface)
+		}
+	}
+	if strings.Join(ifaces, ",") != "net1,net2" {
+		t.Fatalf("default/red entries on interfaces %v, want net1 and net2", ifaces)
+	}
+	for _, ifname := range []string{"net1", "net2"} {
+		if _, err := framework.InspectLink(netns, ifname); err != nil {
+			t.Error(err)
+		}
+	}
+	expectPing(t, netns, redGateway, true)
+}
+
+func TestDefaultRouteMovesToAttachment(t *testing.T) {
+	applyRed(t)
+	netns, _ := startPod(t, "gw-1", `[{"name":"red","default-route":["10.10.1.254"]}]`)
+	net1, err := framework.InspectLink(netns, "net1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if net1.DefaultGateway == nil || net1.DefaultGateway.String() != redGateway {
+		t.Errorf("net1 default gateway = %v, want %s", net1.DefaultGateway, redGateway)
+	}
+	eth0, err := framework.InspectLink(netns, "eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eth0.DefaultGateway != nil {
+		t.Errorf("eth0 still has the default route via %s", eth0.DefaultGateway)
+	}
+	if len(eth0.Addresses) == 0 || !inSubnet(eth0.Addresses[0].IP.String(), primaryCIDR) {
+		t.Errorf("eth0 lost its address: %v", eth0.Addresses)
+	}
+}
+
+func TestDualStackAttachment(t *testing.T) {
+	ctx := context.Background()
+	if err := runSim(ctx, "create-vn", "--config-api", cluster.Env.ConfigAPIURL, "default-domain:demo:dual", "10.10.6.0/24", "fd00:10:6::/64"); err != nil {
+		t.Fatal(err)
+	}
+	nad := `{"apiVersion":"k8s.cni.cncf.io/v1","kind":"NetworkAttachmentDefinition","metadata":{"name":"dual","namespace":"default"},` +
+		`"spec":{"config":"{\"cniVersion\":\"1.0.0\",\"name\":\"dual\",\"type\":\"contrail-vif\",\"virtualNetwork\":\"default-domain:demo:dual\"}"}}`
+	kubectlApply(t, nad)
+	t.Cleanup(func() {
+		_, _ = cluster.Kubectl(context.Background(), "delete", "network-attachment-definitions", "dual", "--ignore-not-found")
+	})
+	netns, statuses := startPod(t, "dual-1", "dual")
+	st, ok := framework.FindStatus(statuses, "default/dual")
+	if !ok || len(st.IPs) != 2 {
+		t.Fatalf("network-status for default/dual = %+v, want an IPv4 and an IPv6 address", st)
+	}
+	var v4, v6 string
+	for _, ip := range st.IPs {
+		if strings.Contains(ip, ":") {
+			v6 = ip
+		} else {
+			v4 = ip
+		}
+	}
+	if !inSubnet(v4, "10.10.6.0/24") || !inSubnet(v6, "fd00:10:6::/64") {
+		t.Errorf("addresses %v are not in 10.10.6.0/24 and fd00:10:6::/64", st.IPs)
+	}
+	link, err := framework.InspectLink(netns, "net1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(link.Addresses) != 2 {
+		t.Errorf("net1 addresses = %v, want two", link.Addresses)
+	}
+	expectPing(t, netns, "10.10.6.254", true)
+	// Neighbour discovery can take a moment on a fresh interface.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, out := framework.Ping(ctx, netns, "fd00:10:6::ffff:ffff:ffff:fffe")
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("ping the IPv6 gateway: %s", out)
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// kubectlApply applies a manifest given as a string.
+func kubectlApply(t *testing.T, manifest string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "manifest.json")
+	if err := os.WriteFile(path, []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.Kubectl(context.Background(), "apply", "-f", path); err != nil {
+		t.Fatal(err)
+	}
+}
