@@ -39,6 +39,9 @@ const (
 	// KeyIndex is "<i>/<n>": the attachment's position among the pod's
 	// contrail-vif attachments, counted from 0.
 	KeyIndex = "index"
+	// KeyDefaultRoute lists, comma-separated, the gateways of the pod's
+	// "default-route" request for this attachment; absent without one.
+	KeyDefaultRoute = "default_route"
 )
 
 // OwnerValue is the value of KeyOwner on every object contrail-vif creates.

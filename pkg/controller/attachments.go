@@ -35,6 +35,8 @@ type desiredAttachment struct {
 	// IPs are the addresses the pod requests ("ips"), empty to let
 	// Contrail allocate one address per family of the VN.
 	IPs []netip.Addr
+	// DefaultRoute are the gateways of the pod's "default-route" request.
+	DefaultRoute []netip.Addr
 	// SecurityGroups are fq-names from the NAD config.
 	SecurityGroups [][]string
 	// PortSecurity is the NAD's portSecurity, nil for Contrail's default.
@@ -62,6 +64,15 @@ func (a *desiredAttachment) selectionRequests(elem *multustypes.NetworkSelection
 		}
 		seen[req.Addr] = true
 		a.IPs = append(a.IPs, req.Addr)
+	}
+	if elem.GatewayRequest != nil {
+		for _, gw := range *elem.GatewayRequest {
+			addr, ok := netip.AddrFromSlice(gw)
+			if !ok {
+				return fmt.Errorf("network %s: \"default-route\" of the networks annotation has an invalid gateway %q", a.Network, gw.String())
+			}
+			a.DefaultRoute = append(a.DefaultRoute, addr.Unmap())
+		}
 	}
 	return nil
 }

@@ -244,6 +244,13 @@ func (r *Reconciler) ensureVMI(ctx context.Context, pod *corev1.Pod, a desiredAt
 		vncclient.KeyValuePair{Key: attachment.KeyInterface, Value: a.Interface},
 		vncclient.KeyValuePair{Key: attachment.KeyIndex, Value: attachment.FormatIndex(a.Index, total)},
 	)
+	if len(a.DefaultRoute) > 0 {
+		gws := make([]string, 0, len(a.DefaultRoute))
+		for _, gw := range a.DefaultRoute {
+			gws = append(gws, gw.String())
+		}
+		annotations = append(annotations, vncclient.KeyValuePair{Key: attachment.KeyDefaultRoute, Value: strings.Join(gws, ",")})
+	}
 	vmi := vncclient.VirtualMachineInterface{
 		UUID:                vmiUUID,
 		FQName:              append(append([]string{}, projectOf(a.VNFQName)...), attachment.VMIName(pod.Name, vmiUUID)),

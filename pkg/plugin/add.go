@@ -130,6 +130,21 @@ func (p *Plugin) plug(ctx context.Context, c *call, podNS ns.NetNS, t plugTarget
 		return nil, err
 	}
 
+	gateways, err := defaultRouteRequest(t.vmi)
+	if err != nil {
+		return nil, err
+	}
+	if len(gateways) > 0 {
+		// NOTE: Multus is meant to move the default route for a
+		// "default-route" request, but v4.3.0 misses default routes whose
+		// destination netlink reports as 0.0.0.0/0 instead of nil, so the
+		// plugin moves it itself. The controller passes the request on the
+		// VMI because Multus does not pass it to the delegate.
+		if err := netplumb.ReplaceDefaultRoutes(podNS, c.args.IfName, gateways); err != nil {
+			return nil, err
+		}
+	}
+
 	// A POST that fails on the way back may still have bound the port.
 	bindSent = true
 	if err := p.bind(ctx, c, t, tap); err != nil {
@@ -141,6 +156,9 @@ func (p *Plugin) plug(ctx context.Context, c *call, podNS ns.NetNS, t plugTarget
 	}
 
 	result := newResult(host, pod, c.args.Netns, t.addrs)
+	for _, gw := range gateways {
+		result.Routes = append(result.Routes, defaultRoute(gw))
+	}
 	if err := p.record(c, t, tap, result); err != nil {
 		return nil, err
 	}
