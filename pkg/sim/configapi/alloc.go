@@ -133,8 +133,6 @@ func (s *store) reserveRequested(vnName, scope string, candidates []subnet, addr
 }
 
 // firstFree returns the address that the next allocation from sn gets.
-// The scan visits only used or excluded addresses before it finds a free
-// one, so it is bounded by the number of allocations plus four.
 func (s *store) firstFree(sn subnet) (netip.Addr, bool) {
 	ranges := sn.pools
 	if len(ranges) == 0 {
@@ -145,21 +143,55 @@ func (s *store) firstFree(sn subnet) (netip.Addr, bool) {
 
 	if sn.fromStart {
 		for _, r := range ranges {
-			for a := r.start; a.IsValid() && a.Compare(r.end) <= 0; a = a.Next() {
-				if !s.excluded(sn, a) && !s.inUse(sn, a) {
-					return a, true
-				}
+			if a, ok := s.scanRange(sn, r, true); ok {
+				return a, true
 			}
 		}
 		return netip.Addr{}, false
 	}
 
 	for i := len(ranges) - 1; i >= 0; i-- {
-		r := ranges[i]
-		for a := r.end; a.IsValid() && a.Compare(r.start) >= 0; a = a.Prev() {
-			if !s.excluded(sn, a) && !s.inUse(sn, a) {
-				return a, true
+		if a, ok := s.scanRange(sn, ranges[i], false); ok {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// scanKey identifies one scan of an address range: the range, the scan
+// direction and the subnet fields that decide which addresses are excluded.
+type scanKey struct {
+	prefix  netip.Prefix
+	gateway netip.Addr
+	dns     netip.Addr
+	r       addrRange
+	up      bool
+}
+
+// scanRange returns the first free address of r, scanning up from r.start
+// when up is true and down from r.end otherwise. The scan resumes at the
+// address where the last scan of the same key stopped, because every
+// address that scan passed was used or excluded, and only release can free
+// one of them. So consecutive allocations cost one step each rather than a
+// walk over every used address.
+func (s *store) scanRange(sn subnet, r addrRange, up bool) (netip.Addr, bool) {
+	key := scanKey{prefix: sn.prefix, gateway: sn.gateway, dns: sn.dns, r: r, up: up}
+	a, step := r.end, netip.Addr.Prev
+	if up {
+		a, step = r.start, netip.Addr.Next
+	}
+	if hint, ok := s.scanHints[sn.uuid][key]; ok {
+		a = hint
+	}
+	for ; a.IsValid() && a.Compare(r.start) >= 0 && a.Compare(r.end) <= 0; a = step(a) {
+		if !s.excluded(sn, a) && !s.inUse(sn, a) {
+			hints, ok := s.scanHints[sn.uuid]
+			if !ok {
+				hints = map[scanKey]netip.Addr{}
+				s.scanHints[sn.uuid] = hints
 			}
+			hints[key] = a
+			return a, true
 		}
 	}
 	return netip.Addr{}, false
@@ -194,6 +226,8 @@ func (s *store) release(iipUUID string) {
 		return
 	}
 	delete(s.allocated[a.subnetUUID], a.addr)
+	// The freed address may lie before where the next scan would resume.
+	delete(s.scanHints, a.subnetUUID)
 	if len(s.allocated[a.subnetUUID]) == 0 {
 		delete(s.allocated, a.subnetUUID)
 	}

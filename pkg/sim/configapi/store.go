@@ -106,6 +106,9 @@ type store struct {
 	allocated map[string]map[netip.Addr]string
 	// instanceIPs maps an instance-ip uuid to its address allocation.
 	instanceIPs map[string]allocation
+	// scanHints maps a subnet uuid to where the allocator's next scan of
+	// each address range resumes (scanRange).
+	scanHints map[string]map[scanKey]netip.Addr
 
 	seq           uint64
 	nextNetworkID int64
@@ -120,6 +123,7 @@ func newStore() *store {
 		children:      map[string]map[string]struct{}{},
 		allocated:     map[string]map[netip.Addr]string{},
 		instanceIPs:   map[string]allocation{},
+		scanHints:     map[string]map[scanKey]netip.Addr{},
 		nextNetworkID: 1,
 		now:           time.Now,
 	}
@@ -167,11 +171,57 @@ func (s *store) insert(o *object) {
 	s.indexRefs(o)
 }
 
-// replace swaps the stored version of an object for an updated copy.
+// replace swaps the stored version of an object for an updated copy and
+// updates the back-ref index for the refs that changed.
 func (s *store) replace(old, updated *object) {
-	s.unindexRefs(old)
+	for typ := range old.refs {
+		if _, ok := updated.refs[typ]; !ok {
+			s.reindexRefs(old.uuid, old.refs[typ], nil)
+		}
+	}
+	for typ, list := range updated.refs {
+		s.reindexRefs(old.uuid, old.refs[typ], list)
+	}
 	s.objects[updated.uuid] = updated
-	s.indexRefs(updated)
+}
+
+// reindexRefs updates the back-refs of referrer when its list of refs to
+// one type changes from before to after. Each list has a uuid at most once,
+// because resolveRefs and refUpdate build every list with upsertRef. Only
+// the part between the lists' common prefix and common suffix can differ,
+// so an update that adds or removes one ref, such as a ref-update of a
+// virtual-router with thousands of VM refs, changes one index entry instead
+// of removing and adding every one.
+func (s *store) reindexRefs(referrer string, before, after []ref) {
+	prefix := 0
+	for prefix < len(before) && prefix < len(after) && before[prefix].uuid == after[prefix].uuid {
+		prefix++
+	}
+	suffix := 0
+	for suffix < len(before)-prefix && suffix < len(after)-prefix &&
+		before[len(before)-1-suffix].uuid == after[len(after)-1-suffix].uuid {
+		suffix++
+	}
+	removed := before[prefix : len(before)-suffix]
+	added := after[prefix : len(after)-suffix]
+
+	// A ref that moved within the changed part stays in the index.
+	inAdded := make(map[string]bool, len(added))
+	for _, r := range added {
+		inAdded[r.uuid] = true
+	}
+	inRemoved := make(map[string]bool, len(removed))
+	for _, r := range removed {
+		inRemoved[r.uuid] = true
+		if !inAdded[r.uuid] {
+			removeIndex(s.backRefs, r.uuid, referrer)
+		}
+	}
+	for _, r := range added {
+		if !inRemoved[r.uuid] {
+			addIndex(s.backRefs, r.uuid, referrer)
+		}
+	}
 }
 
 func (s *store) remove(o *object) {

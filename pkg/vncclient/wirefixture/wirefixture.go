@@ -1,7 +1,8 @@
-// Package wirefixture loads the config API wire fixtures in testdata/wire
-// and compares requests and responses with them. Both sides test against
-// the same files: the simulated config API must send the fixture responses,
-// and the client must send the fixture requests and decode the responses.
+// Package wirefixture loads the wire fixtures in testdata/wire (the config
+// API) and testdata/wire/agent (the vRouter agent's port API) and compares
+// requests and responses with them. Both sides test against the same files:
+// the simulator must send the fixture responses, and the client must send
+// the fixture requests and decode the responses.
 //
 // Fixture strings may contain placeholders, described in
 // testdata/wire/README.md: <uuid:NAME> (a uuid, the same one wherever NAME
@@ -19,7 +20,7 @@ import (
 	"strings"
 )
 
-// Fixture is one request and the response the config API sends for it.
+// Fixture is one request and the response the server sends for it.
 type Fixture struct {
 	// Name is the file name without ".json".
 	Name        string   `json:"-"`
@@ -84,6 +85,20 @@ func Dir() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// agentDirName is the directory of the agent fixtures inside Dir.
+const agentDirName = "agent"
+
+// AgentDir returns the testdata/wire/agent directory of the module that
+// contains the working directory: the fixtures of the vRouter agent's port
+// API, in the same format as the config API fixtures.
+func AgentDir() (string, error) {
+	dir, err := Dir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, agentDirName), nil
 }
 
 // Load reads every fixture file in dir except setup.json, in file name
