@@ -17,6 +17,7 @@ import (
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
 
 	"github.com/contrail-vif/contrail-vif/e2e/framework"
+	"github.com/contrail-vif/contrail-vif/pkg/vncclient"
 )
 
 var cluster *framework.Cluster
@@ -62,4 +63,8 @@ func expectAgentPortGone(t *testing.T, pod, vmiUUID string) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("pod %s: agent still reports port %s: %d %s", pod, vmiUUID, resp.StatusCode, body)
 	}
+}
+
+func vncForTests() *vncclient.Client {
+	return vncclient.New(cluster.Env.ConfigAPIURL, 5*time.Second)
 }
