@@ -6,7 +6,7 @@ BIN       := bin
 BINARIES  := contrail-vif contrail-vif-controller contrail-sim
 GOFLAGS_BUILD := -trimpath
 
-.PHONY: all build test unit-test e2e demo demo-down lint clean
+.PHONY: all build test unit-test e2e demo demo-down lint fuzz clean
 
 all: build
 
@@ -16,7 +16,7 @@ build:
 
 # Unit tests and the tests that create network namespaces and links (root).
 test:
-	$(GO) test -race -count=1 ./pkg/... ./cmd/...
+	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./hack/...
 
 # The end-to-end suite on a local cluster: etcd, kube-apiserver, containerd,
 # kubelet and Multus started as processes, with contrail-sim and the
@@ -31,11 +31,61 @@ demo: build
 demo-down:
 	e2e/run.sh down
 
+# Benchmarks (root): CNI ADD/DEL latency against the reference bridge
+# plugin, pod readiness on the local cluster, controller throughput and
+# memory at 5,000 pods. Raw samples and summary.json go to bench/results/;
+# docs/benchmarks.md records the figures. Brings the local cluster up and
+# down, holding /tmp/cvif-cluster.lock while it measures.
+.PHONY: bench
+bench: build
+	bench/run.sh
+
+# Every fuzz target for a bounded time each (FUZZTIME seconds, default 10).
+FUZZTIME ?= 10
+fuzz:
+	hack/fuzz.sh $(FUZZTIME)
+
+# Container images without a container engine: OCI image-layout archives
+# in $(IMAGES_DIR), from the static binaries on an empty base with
+# /etc/passwd (nonroot 65532) and the build machine's CA certificates
+# (Debian's ca-certificates). Fixed timestamps make the digests depend on
+# the binaries and the CA bundle only. Load them with
+# `ctr -n k8s.io images import` or `kind load image-archive`, or push them
+# with `skopeo copy oci-archive:...` (docs/operations.md).
+# GOARCH=arm64 make images builds images for arm64: the binaries follow
+# GOARCH, and the image builder itself is built for this machine.
+IMAGES_DIR   ?= _output/images
+IMAGE_PREFIX ?= localhost/contrail-vif
+IMAGE_TAG    ?= dev
+IMAGE_ARCH   := $(shell $(GO) env GOARCH)
+IMAGEBUILD   := _output/tools/imagebuild -arch $(IMAGE_ARCH)
+
+.PHONY: images kind-e2e
+images: build
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/contrail-vif-install
+	env -u GOOS -u GOARCH $(GO) build -o _output/tools/imagebuild ./hack/imagebuild
+	$(IMAGEBUILD) -name $(IMAGE_PREFIX)/controller:$(IMAGE_TAG) \
+		-file $(BIN)/contrail-vif-controller:/contrail-vif-controller \
+		-entrypoint /contrail-vif-controller -out $(IMAGES_DIR)/contrail-vif-controller.tar
+	$(IMAGEBUILD) -name $(IMAGE_PREFIX)/install:$(IMAGE_TAG) -user 0:0 \
+		-file $(BIN)/contrail-vif-install:/contrail-vif-install -file $(BIN)/contrail-vif:/contrail-vif \
+		-entrypoint /contrail-vif-install -out $(IMAGES_DIR)/contrail-vif-install.tar
+	$(IMAGEBUILD) -name $(IMAGE_PREFIX)/contrail-sim:$(IMAGE_TAG) -user 0:0 \
+		-file $(BIN)/contrail-sim:/contrail-sim \
+		-entrypoint /contrail-sim -out $(IMAGES_DIR)/contrail-sim.tar
+
+# The deployment on kind (needs Docker and network access to the Go module
+# proxy, GitHub and the image registries): three nodes, Multus thick
+# v4.3.0, deployments/overlays/local-sim, a pod on a simulated VN, and the
+# manifest checks of the e2e suite. Deletes the kind cluster at the end.
+kind-e2e: images
+	e2e/kind/run.sh
+
 lint:
-	@out=$$(gofmt -l cmd pkg e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd pkg e2e hack); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
-	shellcheck -x e2e/*.sh e2e/cluster/*.sh .ci/run
+	shellcheck -x e2e/*.sh e2e/cluster/*.sh e2e/kind/*.sh hack/*.sh .ci/run
 
 clean:
 	rm -rf $(BIN)

@@ -156,15 +156,17 @@ start_apiserver() {
 	check_port_free kube-apiserver "$APISERVER_PORT"
 	# --endpoint-reconciler-type=none: the default reconciler rejects an
 	# advertise address in the loopback range and the apiserver exits.
-	# AlwaysAllow is enough for a single-user test cluster; the only
-	# credential is the admin token, and anonymous requests are rejected.
+	# Node,RBAC as on a real cluster, so that the e2e suite can check the
+	# controller's RBAC with `kubectl auth can-i --as=...`. The admin token
+	# (used by kubectl, kubelet, Multus and the controller here) is in
+	# system:masters and may do everything; anonymous requests are rejected.
 	start_daemon kube-apiserver "$LOG_DIR/kube-apiserver.log" "$(kube_bin kube-apiserver)" \
 		--etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
 		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
 		--endpoint-reconciler-type none \
 		--tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
 		--token-auth-file "$pki/tokens.csv" --anonymous-auth=false \
-		--authorization-mode AlwaysAllow \
+		--authorization-mode Node,RBAC \
 		--service-account-issuer https://kubernetes.default.svc.cluster.local \
 		--service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
 		--service-cluster-ip-range 10.96.0.0/16 \
