@@ -40,7 +40,8 @@ demo-down:
 bench: build
 	bench/run.sh
 
-# Every fuzz target for a bounded time each (FUZZTIME seconds, default 10).
+# Every fuzz target for a bounded budget each: FUZZTIME seconds (default
+# 10) or a number of inputs such as 2000x.
 FUZZTIME ?= 10
 fuzz:
 	hack/fuzz.sh $(FUZZTIME)
