@@ -60,7 +60,8 @@ func newFixture(t *testing.T, objs ...client.Object) *fixture {
 	if err := nadv1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	kube := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
+	kube := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
+		WithIndex(&corev1.Pod{}, podNADIndex, podNADKeys).Build()
 	recorder := events.NewFakeRecorder(100)
 	f := &fixture{t: t, sim: sim, kube: kube, recorder: recorder, vnc: vncclient.New(srv.URL, 0)}
 	f.r = f.newReconciler(srv.URL)

@@ -19,6 +19,9 @@ import (
 // carry a networks annotation, and every pod that selects a NAD when that
 // NAD changes.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
+	if err := indexPodsByNAD(mgr); err != nil {
+		return err
+	}
 	withNetworks := predicate.NewPredicateFuncs(func(obj client.Object) bool {
 		pod, ok := obj.(*corev1.Pod)
 		return ok && hasNetworks(pod)
@@ -31,33 +34,18 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
 		Complete(r)
 }
 
-// podsForNAD returns the pods that select the NAD.
+// podsForNAD returns the pods that select the NAD, found through
+// podNADIndex. The cached pods are only read, so the list skips copying them.
 func (r *Reconciler) podsForNAD(ctx context.Context, obj client.Object) []reconcile.Request {
 	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods); err != nil {
+	key := obj.GetNamespace() + "/" + obj.GetName()
+	if err := r.Client.List(ctx, pods, client.MatchingFields{podNADIndex: key}, client.UnsafeDisableDeepCopy); err != nil {
 		r.Log.Error(err, "list pods for NetworkAttachmentDefinition", "nad", client.ObjectKeyFromObject(obj))
 		return nil
 	}
-	var out []reconcile.Request
+	out := make([]reconcile.Request, 0, len(pods.Items))
 	for i := range pods.Items {
-		pod := &pods.Items[i]
-		if !hasNetworks(pod) {
-			continue
-		}
-		elems, err := podNetworks(pod)
-		if err != nil {
-			continue
-		}
-		for _, e := range elems {
-			ns := e.Namespace
-			if ns == "" {
-				ns = pod.Namespace
-			}
-			if ns == obj.GetNamespace() && e.Name == obj.GetName() {
-				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}})
-				break
-			}
-		}
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: pods.Items[i].Namespace, Name: pods.Items[i].Name}})
 	}
 	return out
 }

@@ -47,8 +47,8 @@ type Plugin struct {
 	AgentRequestTimeout time.Duration
 	// PollInterval is the pause between two polls of the agent during the
 	// first FastPollWindow of a wait; after that each pause doubles up to
-	// MaxPollInterval. When ADD starts before the controller has linked the
-	// pod's VM to the node, the fast polls find the VMI soon after it
+	// MaxPollInterval. ADD can start before the controller has linked the
+	// pod's VM to the node. The fast polls then find the VMI soon after it
 	// reaches the agent (bench/agentdelay measures how soon), and the
 	// backoff bounds the load on the agent when the VMI does not come.
 	PollInterval    time.Duration
