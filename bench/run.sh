@@ -63,7 +63,7 @@ build() {
 	# build cache, and trivial and rsswrap, which run as exec'd children
 	# like the plugin, are built the way the plugin is.
 	CGO_ENABLED=0 go build -trimpath -o "$BIN/" ./bench/cni ./bench/agentdelay ./bench/podready \
-		./bench/controller ./bench/summarize ./bench/cni/trivial ./bench/cni/rsswrap
+		./bench/controller ./bench/summarize ./bench/cni/trivial ./bench/cni/rsswrap ./bench/sim
 }
 timed "build reference plugins $PLUGINS_VERSION and the benchmark programs" build
 
@@ -79,6 +79,8 @@ timed "bench/cni: $CNI_ROUNDS rounds" \
 	-trivial "$BIN/trivial" -rsswrap "$BIN/rsswrap" -out "$OUT" 9>&-
 timed "bench/agentdelay: $AGENT_ROUNDS rounds" \
 	"$BIN/agentdelay" -rounds "$AGENT_ROUNDS" -contrail-vif bin/contrail-vif -out "$OUT" 9>&-
+timed "bench/sim: the simulator's own config API creates and agent binds per second" \
+	"$BIN/sim" -out "$OUT" 9>&-
 
 summarize_flags=()
 if [ "${BENCH_SKIP_CLUSTER:-}" = 1 ]; then
