@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/contrail-vif/contrail-vif/pkg/sim/dataplane"
+	"github.com/contrail-vif/contrail-vif/pkg/vncclient"
 )
 
 var redFQName = []string{"default-domain", "demo", "red"}
@@ -71,10 +72,7 @@ func createPodConfig(t *testing.T, client *configClient, node, name string) *sim
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = client.do(ctx, http.MethodPost, "/ref-update", map[string]any{
-		"type": "virtual-router", "uuid": vrUUID, "ref-type": "virtual-machine", "ref-uuid": p.vmUUID,
-		"operation": "ADD", "attr": nil,
-	}, nil)
+	err = client.api.RefUpdate(ctx, "virtual-router", vrUUID, "virtual-machine", p.vmUUID, vncclient.RefAdd)
 	if err != nil {
 		t.Fatalf("link VM of %s to node: %v", name, err)
 	}

@@ -1,33 +1,18 @@
 package vmstandin
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/netip"
-	"strings"
+
+	"github.com/contrail-vif/contrail-vif/pkg/vncclient"
 )
 
-// maxResponseBytes caps how much of a config API response the client
-// reads. The objects the stand-in reads are a few kilobytes.
-const maxResponseBytes = 1 << 20
-
-// APIError is a config API response with a status other than 200. The API
-// server sends its message as plain text.
-type APIError struct {
-	Method     string
-	Path       string
-	StatusCode int
-	Message    string
-}
-
-func (e *APIError) Error() string {
-	return fmt.Sprintf("%s %s: status %d: %s", e.Method, e.Path, e.StatusCode, e.Message)
-}
+// APIError is a config API reply with an error status; the API server
+// sends its message as plain text.
+type APIError = vncclient.APIError
 
 // hasStatus reports whether err is an APIError with the given status.
 func hasStatus(err error, status int) bool {
@@ -36,91 +21,32 @@ func hasStatus(err error, status int) bool {
 }
 
 // configClient calls the config API without authentication, as the
-// simulator serves it, with the JSON bodies of the wire format.
+// simulator serves it, through the project's config API client.
 type configClient struct {
-	baseURL string
-	http    *http.Client
-}
-
-// do sends body (nil for none) as JSON and decodes a 200 response into out
-// (nil to ignore it).
-func (c *configClient) do(ctx context.Context, method, path string, body, out any) error {
-	var reader io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("encode %s %s body: %w", method, path, err)
-		}
-		reader = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, reader)
-	if err != nil {
-		return fmt.Errorf("build %s %s: %w", method, path, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
-	}
-
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.baseURL+path, err)
-	}
-	defer resp.Body.Close()
-	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return fmt.Errorf("read %s %s response: %w", method, path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return &APIError{Method: method, Path: path, StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(respBody))}
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(respBody, out); err != nil {
-		return fmt.Errorf("decode %s %s response %q: %w", method, path, respBody, err)
-	}
-	return nil
+	api *vncclient.Client
 }
 
 // fqNameToID returns the uuid of the object typ named fq. A missing object
 // gives an APIError with status 404.
 func (c *configClient) fqNameToID(ctx context.Context, typ string, fq []string) (string, error) {
-	var out struct {
-		UUID string `json:"uuid"`
-	}
-	err := c.do(ctx, http.MethodPost, "/fqname-to-id", map[string]any{"type": typ, "fq_name": fq}, &out)
-	if err != nil {
-		return "", err
-	}
-	return out.UUID, nil
+	return c.api.FQNameToID(ctx, typ, fq)
 }
 
 // create creates an object of type typ from fields.
 func (c *configClient) create(ctx context.Context, typ string, fields map[string]any) error {
-	return c.do(ctx, http.MethodPost, "/"+typ+"s", map[string]any{typ: fields}, nil)
+	return c.api.Create(ctx, typ, fields)
 }
 
 // read decodes the object typ with uuid into out, a pointer to a struct of
 // the fields the caller needs.
 func (c *configClient) read(ctx context.Context, typ, uuid string, out any) error {
-	var wrapper map[string]json.RawMessage
-	if err := c.do(ctx, http.MethodGet, "/"+typ+"/"+uuid, nil, &wrapper); err != nil {
-		return err
-	}
-	raw, ok := wrapper[typ]
-	if !ok {
-		return fmt.Errorf("GET /%s/%s: response has no %q member", typ, uuid, typ)
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("decode %s %s: %w", typ, uuid, err)
-	}
-	return nil
+	return c.api.Read(ctx, typ, uuid, out)
 }
 
 // delete deletes the object typ with uuid, and reports false without
 // error when it does not exist.
 func (c *configClient) delete(ctx context.Context, typ, uuid string) (bool, error) {
-	err := c.do(ctx, http.MethodDelete, "/"+typ+"/"+uuid, nil, nil)
+	err := c.api.Delete(ctx, typ, uuid)
 	if hasStatus(err, http.StatusNotFound) {
 		return false, nil
 	}
@@ -130,10 +56,7 @@ func (c *configClient) delete(ctx context.Context, typ, uuid string) (bool, erro
 // refUpdate adds (operation "ADD") or removes ("DELETE") the ref from the
 // object typ with uuid to the object refType with refUUID.
 func (c *configClient) refUpdate(ctx context.Context, operation, typ, uuid, refType, refUUID string) error {
-	return c.do(ctx, http.MethodPost, "/ref-update", map[string]any{
-		"type": typ, "uuid": uuid, "ref-type": refType, "ref-uuid": refUUID,
-		"operation": operation, "attr": nil,
-	}, nil)
+	return c.api.RefUpdate(ctx, typ, uuid, refType, refUUID, vncclient.RefOperation(operation))
 }
 
 // subnet is an IPAM subnet of a virtual network.

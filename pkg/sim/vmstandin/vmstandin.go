@@ -23,16 +23,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/contrail-vif/contrail-vif/pkg/agentclient"
 	"github.com/contrail-vif/contrail-vif/pkg/sim/dataplane"
+	"github.com/contrail-vif/contrail-vif/pkg/vncclient"
 )
 
 // Defaults of Client.
@@ -185,7 +184,7 @@ func (c *Client) timeout() time.Duration {
 }
 
 func (c *Client) configAPI() *configClient {
-	return &configClient{baseURL: strings.TrimRight(c.ConfigAPI, "/"), http: &http.Client{Timeout: c.timeout()}}
+	return &configClient{api: vncclient.New(c.ConfigAPI, c.timeout())}
 }
 
 func (c *Client) agent() *agentclient.Client {

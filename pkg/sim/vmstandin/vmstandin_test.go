@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/contrail-vif/contrail-vif/pkg/sim/configapi"
+	"github.com/contrail-vif/contrail-vif/pkg/vncclient"
 )
 
 func TestTapName(t *testing.T) {
@@ -86,7 +87,7 @@ func newConfigAPI(t *testing.T) (*configapi.Server, *configClient) {
 	cfg := configapi.NewServer(slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(cfg.Handler())
 	t.Cleanup(srv.Close)
-	return cfg, &configClient{baseURL: srv.URL, http: srv.Client()}
+	return cfg, &configClient{api: vncclient.New(srv.URL, 0)}
 }
 
 func TestVirtualNetworkSubnetsOnRefs(t *testing.T) {
