@@ -74,7 +74,7 @@ func TestAttachRedAndBlue(t *testing.T) {
 		net1IP[c.name] = checkAttachment(t, vnc, pod, path, c)
 	}
 
-	// The leftover check below is only meaningful if it sees pod netns.
+	// The leftover check below is only meaningful if it finds pod netns.
 	if during := hostNetnsNames(t); len(during) < len(netnsBefore)+len(cases) {
 		t.Errorf("found %d network namespaces while %d pods run, had %d before; the leftover check cannot see pod namespaces",
 			len(during), len(cases), len(netnsBefore))

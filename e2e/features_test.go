@@ -16,7 +16,7 @@ import (
 )
 
 // startPod creates a busybox pod in default with the networks annotation
-// and waits until it runs; the pod is deleted at the end of the test.
+// and waits until it runs. The pod is deleted at the end of the test.
 func startPod(t *testing.T, name, networks string) (netns string, statuses []nadStatus) {
 	t.Helper()
 	ctx := context.Background()

@@ -14,8 +14,8 @@ import (
 	"github.com/contrail-vif/contrail-vif/e2e/framework"
 )
 
-// TestConfigAPIOutageRecovers creates pods while the config API answers
-// every request with 503, and checks that they start on their own once it
+// TestConfigAPIOutageRecovers creates pods while the config API returns
+// 503 for every request, and checks that they start on their own once it
 // is back, without any user action.
 func TestConfigAPIOutageRecovers(t *testing.T) {
 	ctx := context.Background()

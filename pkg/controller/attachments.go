@@ -25,8 +25,8 @@ type desiredAttachment struct {
 	VNFQName []string
 	// Index is the position among the pod's valid contrail-vif attachments.
 	Index int
-	// Invalid is why the NAD's config or the pod's request cannot be used;
-	// such an attachment only appears in the pod's status.
+	// Invalid is the reason the NAD's config or the pod's request cannot be
+	// used. Such an attachment only appears in the pod's status.
 	Invalid error
 
 	// MAC is the MAC address the pod requests ("mac" in its network

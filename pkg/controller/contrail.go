@@ -165,7 +165,7 @@ func (r *Reconciler) vnInfo(ctx context.Context, fq []string) (networkInfo, erro
 	return info, nil
 }
 
-// networkInfo is what the controller caches about a VN.
+// networkInfo is the controller's cached view of a VN.
 type networkInfo struct {
 	UUID string
 	// IPv4 and IPv6 report whether the VN has subnets of that family.

@@ -66,7 +66,8 @@ type NetworkReconciler struct {
 	Recorder    events.EventRecorder
 	ClusterName string
 	Log         logr.Logger
-	// Pods is told to forget cached VN uuids when a NAD changes.
+	// Pods is the pod reconciler, whose cached VN uuids are dropped when a
+	// NAD changes.
 	Pods *Reconciler
 }
 

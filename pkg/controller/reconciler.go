@@ -25,8 +25,8 @@ import (
 	"github.com/contrail-vif/contrail-vif/pkg/vncclient"
 )
 
-// notFoundRetry is how soon a pod is retried after a missing VN, NAD or
-// virtual-router, which a user or provisioning tool may create at any time.
+// notFoundRetry is the delay before a pod is retried after a missing VN, NAD
+// or virtual-router, which a user or provisioning tool may create at any time.
 const notFoundRetry = 5 * time.Second
 
 // Reconciler creates and deletes the Contrail objects of pod attachments.
@@ -213,7 +213,8 @@ func (r *Reconciler) releaseExcept(ctx context.Context, log logr.Logger, name ty
 	return errors.Join(errs...)
 }
 
-// releasePod deletes the objects of pod uid and forgets it.
+// releasePod deletes the objects of pod uid and drops the pod from the
+// controller's in-memory records.
 func (r *Reconciler) releasePod(ctx context.Context, log logr.Logger, name types.NamespacedName, uid types.UID) error {
 	if err := r.deleteVM(ctx, log, string(uid)); err != nil {
 		return err

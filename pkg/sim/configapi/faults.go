@@ -19,10 +19,10 @@ const FaultsPath = "/_sim/faults"
 type Faults struct {
 	// Latency delays every API request before it is handled.
 	Latency Duration `json:"latency"`
-	// Unavailable answers every API request with 503, as Contrail's
+	// Unavailable makes every API request return 503, as Contrail's
 	// haproxy does when no API server is up.
 	Unavailable bool `json:"unavailable"`
-	// ErrorRate is the fraction (0 to 1) of API requests answered with 503.
+	// ErrorRate is the fraction (0 to 1) of API requests that return 503.
 	ErrorRate float64 `json:"errorRate"`
 }
 
