@@ -174,9 +174,15 @@ func ListDetail[T any](ctx context.Context, c *Client, typ string, query url.Val
 	}
 	items := reply[collection]
 	out := make([]T, 0, len(items))
-	for _, item := range items {
+	for i, item := range items {
+		raw := item[typ]
+		// A missing or null object would decode into a zero value that
+		// callers could mistake for an object without uuid or refs.
+		if len(raw) == 0 || string(raw) == "null" {
+			return nil, fmt.Errorf("list %s: item %d has no %q object", collection, i, typ)
+		}
 		var obj T
-		if err := json.Unmarshal(item[typ], &obj); err != nil {
+		if err := json.Unmarshal(raw, &obj); err != nil {
 			return nil, fmt.Errorf("decode %s in list: %w", typ, err)
 		}
 		out = append(out, obj)
