@@ -20,9 +20,25 @@ test:
 
 # The end-to-end suite on a local cluster: etcd, kube-apiserver, containerd,
 # kubelet and Multus started as processes, with contrail-sim and the
-# controller. Everything is torn down at the end, also on failure.
+# controller. Everything is torn down at the end, also on failure. Each
+# entry of E2E_RUNS is MULTUS_MODE/CVIF_COMPONENTS: one run with Multus
+# thin and the components as host processes, one with Multus thick
+# (multus-daemon and multus-shim) and the components deployed as pods from
+# deployments/. `make e2e E2E_RUNS=thick/processes` runs one of them.
+E2E_RUNS ?= thin/processes thick/pods
 e2e: build
-	e2e/run.sh test
+	@for run in $(E2E_RUNS); do \
+		echo "== e2e: Multus $${run%/*}, components as $${run#*/}"; \
+		MULTUS_MODE=$${run%/*} CVIF_COMPONENTS=$${run#*/} e2e/run.sh test || exit 1; \
+	done
+
+# The fault run on the same setup: at least 60 pods created and deleted in
+# waves while the controller, the vRouter agent, the config API and
+# containerd fail in turn, then checks for leaks and duplicates and writes
+# _output/faults/summary.json (docs/testing.md).
+.PHONY: e2e-faults
+e2e-faults: build
+	e2e/run.sh faults
 
 # The same setup with the example pods, left running with a summary.
 demo: build

@@ -57,7 +57,7 @@ func TestAttachRedAndBlue(t *testing.T) {
 	pods := map[string]*corev1.Pod{}
 	netns := map[string]string{}
 	net1IP := map[string]string{}
-	vnc := vncclient.New(cluster.Env.ConfigAPIURL, 5*time.Second)
+	vnc := vncForTests()
 
 	for _, c := range cases {
 		pod, err := cluster.WaitPodRunning(ctx, "default", c.name, podTimeout)

@@ -6,11 +6,11 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -22,13 +22,16 @@ import (
 const crashNamespace = "crash"
 
 // TestControllerKilledMidCreation kills the controller with SIGKILL while it
-// creates the objects of 20 attachments, restarts it, and checks that every
+// creates the objects of 20 attachments, restarts it (or, in pods mode,
+// lets kubelet restart it), and checks that every
 // pod ends with exactly one VM, VMI and instance-ip, and that deleting the
 // pods leaves none.
 func TestControllerKilledMidCreation(t *testing.T) {
 	ctx := context.Background()
-	vnc := vncclient.New(cluster.Env.ConfigAPIURL, 5*time.Second)
-	controller := framework.Daemon{Env: cluster.Env, Name: "contrail-vif-controller"}
+	vnc := vncForTests()
+	// A host process in processes mode; in pods mode the container of the
+	// controller's pod, which kubelet restarts.
+	controller := framework.Controller(cluster.Env, cluster.Client)
 	const pods = 20
 
 	if _, err := cluster.Kubectl(ctx, "apply", "-f", examplePath("nad-red.yaml")); err != nil {
@@ -186,15 +189,17 @@ func ownedObjects(t *testing.T, vnc *vncclient.Client, typ, namespace string) []
 func createNamespace(t *testing.T, name string) {
 	t.Helper()
 	ctx := context.Background()
-	out, err := cluster.Kubectl(ctx, "create", "namespace", name)
-	if err != nil && !strings.Contains(out, "AlreadyExists") {
-		t.Fatal(err)
+	core := cluster.Client.CoreV1()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if _, err := core.Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("create namespace %s: %v", name, err)
 	}
-	// No kube-controller-manager runs, so nothing else creates the
-	// ServiceAccount that pod admission requires.
-	out, err = cluster.Kubectl(ctx, "-n", name, "create", "serviceaccount", "default")
-	if err != nil && !strings.Contains(out, "AlreadyExists") {
-		t.Fatal(err)
+	// kube-controller-manager creates the ServiceAccount that pod
+	// admission requires only some time after the namespace, so it may or
+	// may not exist yet.
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: "default"}}
+	if _, err := core.ServiceAccounts(name).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("create ServiceAccount %s/default: %v", name, err)
 	}
 }
 

@@ -22,6 +22,10 @@ import (
 
 var cluster *framework.Cluster
 
+// configAPI is the tests' client of the simulator's config API, with the
+// Keystone credentials and CA of pods mode when it runs.
+var configAPI *vncclient.Client
+
 func TestMain(m *testing.M) {
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -34,6 +38,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	cluster, err = framework.Connect(env)
+	if err != nil {
+		println("e2e:", err.Error())
+		os.Exit(1)
+	}
+	configAPI, err = framework.NewConfigAPIClient(env, 5*time.Second)
 	if err != nil {
 		println("e2e:", err.Error())
 		os.Exit(1)
@@ -66,5 +75,5 @@ func expectAgentPortGone(t *testing.T, pod, vmiUUID string) {
 }
 
 func vncForTests() *vncclient.Client {
-	return vncclient.New(cluster.Env.ConfigAPIURL, 5*time.Second)
+	return configAPI
 }

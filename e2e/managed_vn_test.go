@@ -17,7 +17,7 @@ import (
 
 func TestNADCreatesAndDeletesVirtualNetwork(t *testing.T) {
 	ctx := context.Background()
-	vnc := vncclient.New(cluster.Env.ConfigAPIURL, 5*time.Second)
+	vnc := vncForTests()
 	fq := []string{"default-domain", "k8s-apps", "purple"}
 
 	for _, f := range []string{"nad-managed.yaml", "pod-purple.yaml"} {

@@ -8,7 +8,17 @@
 #   e2e/run.sh bench  bring up the same, run bench/cluster.sh (the pod
 #                     readiness and controller benchmarks), tear down;
 #                     bench/run.sh calls it
-#   e2e/run.sh down   tear down what test, demo or bench started
+#   e2e/run.sh faults bring up the same, run the fault run
+#                     (e2e/faults_test.go), tear down
+#   e2e/run.sh down   tear down what test, demo, bench or faults started
+#
+# CVIF_COMPONENTS chooses how contrail-vif runs:
+#   processes (default)  contrail-sim and the controller as processes on the
+#                        host, bin/contrail-vif linked into the CNI bin dir
+#   pods                 everything deployed from deployments/ as pods
+#                        (overlay local-e2e, images from make images), with
+#                        Keystone and TLS in front of the config API; see
+#                        e2e/deploy-pods.sh
 #
 # Expects the binaries in bin/ (make build).
 set -euo pipefail
@@ -16,13 +26,30 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=e2e/cluster/lib.sh
 . "$ROOT/e2e/cluster/lib.sh"
+# shellcheck source=e2e/deploy-pods.sh
+. "$ROOT/e2e/deploy-pods.sh"
 
 CONFIG_API_ADDR=${CONFIG_API_ADDR:-127.0.0.1:8082}
 AGENT_ADDR=${AGENT_ADDR:-127.0.0.1:9091}
 CONTROLLER_HEALTH_ADDR=${CONTROLLER_HEALTH_ADDR:-127.0.0.1:18081}
 E2E_TIMEOUT=${E2E_TIMEOUT:-20m}
+CVIF_COMPONENTS=${CVIF_COMPONENTS:-processes}
 
+# contrail_up brings up the cluster and contrail-vif in the mode
+# CVIF_COMPONENTS names, and exports the settings of $CLUSTER_WORK/env to
+# the commands run.sh runs next, such as the e2e suite and the contrail-sim
+# client commands it starts.
 contrail_up() {
+	case $CVIF_COMPONENTS in
+	processes) contrail_up_processes ;;
+	pods) contrail_up_pods ;;
+	*) die "CVIF_COMPONENTS=$CVIF_COMPONENTS: expected processes or pods" ;;
+	esac
+	# shellcheck source=/dev/null
+	. "$CLUSTER_WORK/env"
+}
+
+contrail_up_processes() {
 	for bin in contrail-vif contrail-vif-controller contrail-sim; do
 		[ -x "$ROOT/bin/$bin" ] || die "missing bin/$bin; run make build first"
 	done
@@ -41,7 +68,9 @@ contrail_up() {
 	wait_until 60 "the controller to become ready" curl -fsS --max-time 2 "http://$CONTROLLER_HEALTH_ADDR/readyz" ||
 		die "the controller did not become ready; see $LOG_DIR/contrail-vif-controller.log"
 
+	echo processes >"$CLUSTER_WORK/components"
 	cat >>"$CLUSTER_WORK/env" <<ENV
+export CVIF_COMPONENTS=processes
 export CONFIG_API_URL=http://$CONFIG_API_ADDR
 export AGENT_URL=http://$AGENT_ADDR
 export CONTRAIL_SIM=$ROOT/bin/contrail-sim
@@ -50,8 +79,11 @@ ENV
 
 contrail_down() {
 	# Pods go first, while the agent and the controller still run, so CNI
-	# DEL unbinds their ports and the controller deletes their objects.
-	if [ -e "$KUBECONFIG_FILE" ] && apiserver_ready 2>/dev/null; then
+	# DEL unbinds their ports and the controller deletes their objects. In
+	# pods mode those two are pods themselves and go last.
+	if [ "$(cat "$CLUSTER_WORK/components" 2>/dev/null)" = pods ]; then
+		contrail_down_pods
+	elif [ -e "$KUBECONFIG_FILE" ] && apiserver_ready 2>/dev/null; then
 		kc delete pods --all --all-namespaces --grace-period=1 --wait=true --timeout=90s >/dev/null 2>&1 || true
 	fi
 	stop_daemon contrail-vif-controller
@@ -96,11 +128,22 @@ bench)
 	contrail_up
 	"$ROOT/bench/cluster.sh"
 	;;
+faults)
+	# The fault run (e2e/faults_test.go): pods created and deleted in waves
+	# while the controller, the agent, the config API and containerd fail.
+	# It writes _output/faults/summary.json. The run kills and restarts
+	# daemons by their PID files, so contrail-vif runs as processes.
+	trap contrail_down EXIT
+	CVIF_COMPONENTS=processes
+	contrail_up
+	cd "$ROOT"
+	go test -tags e2efaults -count=1 -v -timeout "${E2E_FAULTS_TIMEOUT:-10m}" -run '^TestFaults$' ./e2e/
+	;;
 down)
 	contrail_down
 	;;
 *)
-	echo "usage: $0 test|demo|bench|down" >&2
+	echo "usage: $0 test|demo|bench|faults|down" >&2
 	exit 2
 	;;
 esac

@@ -14,7 +14,7 @@ KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
 MULTUS_VERSION=${MULTUS_VERSION:-v4.3.0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$ROOT/_output/cluster-bin}
-KUBE_BINS=${KUBE_BINS:-kube-apiserver kubelet kubectl}
+KUBE_BINS=${KUBE_BINS:-kube-apiserver kubelet kubectl kube-controller-manager kube-scheduler}
 
 staging_version() {
 	# v1.37.2 -> v0.37.2

@@ -7,7 +7,8 @@
 #   e2e/cluster/down.sh --purge    # also remove the work dir
 #
 # Order of teardown:
-#  1. Delete all pods while kubelet still runs, so CNI DEL reaches every plugin.
+#  1. Stop kube-scheduler and kube-controller-manager, then delete all pods
+#     while kubelet still runs, so CNI DEL reaches every plugin.
 #  2. Stop daemons added to the cluster (contrail-sim, the controller), then kubelet.
 #  3. Kill and delete leftover containers through containerd, so their shims exit.
 #  4. Stop containerd, kube-apiserver and etcd.
@@ -248,6 +249,10 @@ main() {
 
 	# Without the env file, tests see that no cluster is up.
 	rm -f "$CLUSTER_WORK/env"
+	# The controllers go first, so that no Deployment or DaemonSet puts a
+	# deleted pod back, and no pod is scheduled while the node goes away.
+	stop_daemon kube-scheduler
+	stop_daemon kube-controller-manager
 	delete_all_pods
 	stop_added_daemons
 	stop_daemon kubelet

@@ -19,6 +19,8 @@ ETCD_PEER_PORT=${ETCD_PEER_PORT:-2380}
 APISERVER_PORT=${APISERVER_PORT:-6443}
 KUBELET_PORT=${KUBELET_PORT:-10250}
 KUBELET_HEALTHZ_PORT=${KUBELET_HEALTHZ_PORT:-10248}
+CONTROLLER_MANAGER_PORT=${CONTROLLER_MANAGER_PORT:-10257}
+SCHEDULER_PORT=${SCHEDULER_PORT:-10259}
 
 # The primary pod network: a bridge with host-local addresses. The bridge
 # has no address on the host, IP forwarding stays off and there is no NAT,
@@ -41,7 +43,7 @@ LOG_DIR=$CLUSTER_WORK/logs
 
 # The daemons of the cluster itself, in start order. down.sh stops any other
 # daemon that has a PID file before these, and these in reverse order.
-CORE_DAEMONS=(etcd kube-apiserver containerd kubelet)
+CORE_DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
 
 log() {
 	echo "[cluster] $*" >&2
@@ -116,8 +118,25 @@ daemon_pid() {
 # $PID_DIR/NAME.pid. It does nothing if NAME already runs. CMD keeps running
 # after the calling shell exits; stop it with stop_daemon NAME.
 start_daemon() {
+	start_daemon_via "$1" "$2" -- "${@:3}"
+}
+
+# start_daemon_via NAME LOGFILE WRAPPER... -- CMD... is start_daemon for a
+# CMD that WRAPPER prepares the ground for (a mount namespace, for example)
+# and then execs in the same process. The PID file and the recorded command
+# line are CMD's, so daemon_pid and stop_daemon treat NAME like any other
+# daemon. The first -- ends WRAPPER, so WRAPPER cannot contain one.
+# e2e/framework's Daemon.Start restarts NAME without the wrapper.
+start_daemon_via() {
 	local name=$1 logfile=$2
 	shift 2
+	local wrapper=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		wrapper+=("$1")
+		shift
+	done
+	[ "${1-}" = -- ] || die "start $name: no -- between the wrapper and the command"
+	shift
 	local exe
 	exe=$(command -v "$1") || die "start $name: command $1 not found"
 	[[ $exe == /* ]] || die "start $name: $1 is not an executable file"
@@ -131,10 +150,13 @@ start_daemon() {
 	rm -f "$PID_DIR/$name.pid"
 	printf '%s\0' "$@" >"$PID_DIR/$name.cmdline"
 
-	# The inner shell writes its own PID and then execs CMD, so the PID file
-	# names CMD itself even when setsid has to fork.
+	# The inner shell writes its own PID, closes every descriptor it
+	# inherited beyond stdio (a caller's flock on the cluster lock must not
+	# outlive the caller), and then execs the wrapper or CMD, so the PID
+	# file names CMD itself even when setsid has to fork.
 	# shellcheck disable=SC2016
-	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PID_DIR/$name.pid" "$@" \
+	setsid bash -c 'echo $$ >"$0"; for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -le 2 ] || eval "exec $fd>&-"; done; exec "$@"' \
+		"$PID_DIR/$name.pid" "${wrapper[@]}" "$@" \
 		</dev/null >>"$logfile" 2>&1 &
 
 	if ! wait_until 10 "$name to start" daemon_pid "$name"; then
@@ -187,9 +209,9 @@ apiserver_ready() {
 }
 
 # ensure_namespace NAME creates namespace NAME and its default
-# ServiceAccount if they are missing. The cluster runs no
-# kube-controller-manager, so nothing else creates that ServiceAccount, and
-# the ServiceAccount admission plugin rejects pods in a namespace without it.
+# ServiceAccount if they are missing. kube-controller-manager creates that
+# ServiceAccount too, but only some time after the namespace, and the
+# ServiceAccount admission plugin rejects pods in a namespace without it.
 ensure_namespace() {
 	local ns=$1
 	kc get namespace "$ns" >/dev/null 2>&1 || kc create namespace "$ns" >/dev/null
@@ -198,11 +220,11 @@ ensure_namespace() {
 }
 
 # delete_namespace NAME deletes namespace NAME and waits up to 60 s for its
-# pods to go, so kubelet has run CNI DEL for them. The cluster runs no
-# kube-controller-manager, whose namespace controller would empty the
-# namespace and remove its "kubernetes" finalizer, so this function deletes
-# the usual kinds of content itself and then clears the finalizer. Objects of
-# other kinds stay in etcd, unreachable, until the cluster is purged.
+# pods to go, so kubelet has run CNI DEL for them. It deletes the usual kinds
+# of content itself and then clears the "kubernetes" finalizer, so that it
+# works also when kube-controller-manager, whose namespace controller does
+# both, is stopped. Objects of other kinds stay in etcd, unreachable, until
+# the cluster is purged.
 delete_namespace() {
 	local ns=$1
 	kc get namespace "$ns" >/dev/null 2>&1 || return 0

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Brings up a single-node Kubernetes cluster from plain processes on this
-# machine: etcd, kube-apiserver, containerd, kubelet, with Multus (thin) as
-# the node's CNI. Everything lives under $CLUSTER_WORK and every daemon
-# listens on 127.0.0.1 only. Running it again starts only what is missing.
+# machine: etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+# containerd, kubelet, with Multus (thin) as the node's CNI. Everything
+# lives under $CLUSTER_WORK and every daemon listens on 127.0.0.1 only.
+# Running it again starts only what is missing.
 #
 #   e2e/cluster/up.sh            # then: source _output/cluster/env
 #
@@ -17,6 +18,13 @@ source "$(dirname "$0")/lib.sh"
 
 NODE_READY_TIMEOUT=${NODE_READY_TIMEOUT:-120}
 MULTUS_LOG_LEVEL=${MULTUS_LOG_LEVEL:-verbose}
+# thin: the multus binary is the CNI plugin. thick: multus-shim forwards to
+# multus-daemon, which runs the delegates.
+MULTUS_MODE=${MULTUS_MODE:-thin}
+MULTUS_THICK_DIR=$CLUSTER_WORK/multus-thick
+# containerd's CRI plugin keeps pod network namespaces here
+# (netns_mounts_under_state_dir).
+NETNS_DIR=$CLUSTER_WORK/containerd/state/io.containerd.grpc.v1.cri/netns
 DEBIAN_PACKAGES=(etcd-server containerd runc containernetworking-plugins busybox-static iproute2 iptables openssl jq curl)
 REFERENCE_PLUGINS=(bridge host-local loopback portmap)
 REFERENCE_PLUGIN_DIR=/usr/lib/cni
@@ -175,6 +183,50 @@ start_apiserver() {
 		die "kube-apiserver is not ready; see $LOG_DIR/kube-apiserver.log"
 }
 
+# start_controller_manager runs kube-controller-manager: the Deployment,
+# ReplicaSet and DaemonSet controllers that pods mode (e2e/run.sh) needs, the
+# ServiceAccount and namespace controllers, and the publisher of the
+# kube-root-ca.crt ConfigMap that projected ServiceAccount tokens carry as
+# ca.crt. It signs legacy ServiceAccount token Secrets with the key that
+# kube-apiserver verifies. The admin kubeconfig gives it system:masters.
+start_controller_manager() {
+	local pki=$CLUSTER_WORK/pki
+	check_port_free kube-controller-manager "$CONTROLLER_MANAGER_PORT"
+	mkdir -p "$CLUSTER_WORK/kube-controller-manager"
+	start_daemon kube-controller-manager "$LOG_DIR/kube-controller-manager.log" "$(kube_bin kube-controller-manager)" \
+		--kubeconfig "$KUBECONFIG_FILE" \
+		--authentication-kubeconfig "$KUBECONFIG_FILE" --authorization-kubeconfig "$KUBECONFIG_FILE" \
+		--bind-address 127.0.0.1 --secure-port "$CONTROLLER_MANAGER_PORT" \
+		--cert-dir "$CLUSTER_WORK/kube-controller-manager" \
+		--leader-elect=false \
+		--root-ca-file "$pki/apiserver.crt" \
+		--service-account-private-key-file "$pki/sa.key" \
+		--service-cluster-ip-range 10.96.0.0/16 \
+		--profiling=false
+	# The serving certificate is self-signed and generated at start, so
+	# there is nothing to verify this health check against.
+	wait_until 60 "kube-controller-manager /healthz" \
+		curl -fsSk --max-time 2 "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz" ||
+		die "kube-controller-manager is not healthy; see $LOG_DIR/kube-controller-manager.log"
+}
+
+# start_scheduler runs kube-scheduler, which binds the pods of Deployments
+# and DaemonSets. Test pods that set spec.nodeName bypass it.
+start_scheduler() {
+	check_port_free kube-scheduler "$SCHEDULER_PORT"
+	mkdir -p "$CLUSTER_WORK/kube-scheduler"
+	start_daemon kube-scheduler "$LOG_DIR/kube-scheduler.log" "$(kube_bin kube-scheduler)" \
+		--kubeconfig "$KUBECONFIG_FILE" \
+		--authentication-kubeconfig "$KUBECONFIG_FILE" --authorization-kubeconfig "$KUBECONFIG_FILE" \
+		--bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" \
+		--cert-dir "$CLUSTER_WORK/kube-scheduler" \
+		--leader-elect=false \
+		--profiling=false
+	wait_until 60 "kube-scheduler /healthz" \
+		curl -fsSk --max-time 2 "https://127.0.0.1:$SCHEDULER_PORT/healthz" ||
+		die "kube-scheduler is not healthy; see $LOG_DIR/kube-scheduler.log"
+}
+
 install_runc_wrapper() {
 	mkdir -p "$CLUSTER_WORK/bin"
 	sed -e "s#@RUNC@#$(command -v runc)#" -e "s#@JQ@#$(command -v jq)#" \
@@ -264,7 +316,6 @@ install_cni() {
 	for plugin in "${REFERENCE_PLUGINS[@]}"; do
 		install -m 755 "$REFERENCE_PLUGIN_DIR/$plugin" "$CNI_BIN_DIR/$plugin"
 	done
-	install -m 755 "$CLUSTER_BIN/multus-$MULTUS_VERSION/multus" "$CNI_BIN_DIR/multus"
 
 	local extra=${CNI_EXTRA_BINS-}
 	if [ -z "${CNI_EXTRA_BINS+set}" ] && [ -x "$CLUSTER_ROOT/bin/contrail-vif" ]; then
@@ -275,11 +326,40 @@ install_cni() {
 		ln -sfn "$(realpath "$plugin")" "$CNI_BIN_DIR/$(basename "$plugin")"
 	done
 
-	# Multus thin is the node's only CNI config. Its first delegate is the
-	# cluster network: a bridge without a host address, so no IP forwarding
-	# (isGateway would turn it on) and no NAT (ipMasq). Pods get a default
-	# route via $POD_GATEWAY, but no host has that address, so pod traffic
-	# stays on the bridge.
+	case $MULTUS_MODE in
+	thin) install_multus_thin ;;
+	thick) install_multus_thick ;;
+	*) die "MULTUS_MODE=$MULTUS_MODE: expected thin or thick" ;;
+	esac
+}
+
+# primary_network prints the cluster network's plugin: a bridge without a
+# host address, so no IP forwarding (isGateway would turn it on) and no NAT
+# (ipMasq). Pods get a default route via $POD_GATEWAY, but no host has that
+# address, so pod traffic stays on the bridge.
+primary_network() {
+	cat <<EOF
+{
+  "type": "bridge",
+  "bridge": "$POD_BRIDGE",
+  "isGateway": false,
+  "ipMasq": false,
+  "hairpinMode": false,
+  "ipam": {
+    "type": "host-local",
+    "ranges": [[{"subnet": "$POD_SUBNET", "gateway": "$POD_GATEWAY"}]],
+    "routes": [{"dst": "0.0.0.0/0", "gw": "$POD_GATEWAY"}],
+    "dataDir": "$CNI_IPAM_DIR"
+  }
+}
+EOF
+}
+
+# install_multus_thin makes the multus binary the node's only CNI config,
+# with the cluster network as its first delegate.
+install_multus_thin() {
+	install -m 755 "$CLUSTER_BIN/multus-$MULTUS_VERSION/multus" "$CNI_BIN_DIR/multus"
+	rm -f "$CNI_CONF_DIR/10-cvif-primary.conflist"
 	cat >"$CNI_CONF_DIR/00-multus.conf" <<EOF
 {
   "cniVersion": "1.0.0",
@@ -297,24 +377,84 @@ install_cni() {
       "cniVersion": "1.0.0",
       "name": "cvif-primary",
       "plugins": [
-        {
-          "type": "bridge",
-          "bridge": "$POD_BRIDGE",
-          "isGateway": false,
-          "ipMasq": false,
-          "hairpinMode": false,
-          "ipam": {
-            "type": "host-local",
-            "ranges": [[{"subnet": "$POD_SUBNET", "gateway": "$POD_GATEWAY"}]],
-            "routes": [{"dst": "0.0.0.0/0", "gw": "$POD_GATEWAY"}],
-            "dataDir": "$CNI_IPAM_DIR"
-          }
-        }
+$(primary_network | sed 's/^/        /')
       ]
     }
   ]
 }
 EOF
+}
+
+# install_multus_thick sets the node up as Multus's thick DaemonSet does:
+# the cluster network is a CNI config of its own, multus-daemon reads it
+# ("multusConfigFile": "auto") and writes 00-multus.conf, which points
+# containerd at multus-shim; the shim forwards every CNI call to the daemon
+# over a unix socket. start_multus_daemon starts the daemon.
+install_multus_thick() {
+	install -m 755 "$CLUSTER_BIN/multus-$MULTUS_VERSION/multus-shim" "$CNI_BIN_DIR/multus-shim"
+	rm -f "$CNI_CONF_DIR/00-multus.conf"
+	cat >"$CNI_CONF_DIR/10-cvif-primary.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "cvif-primary",
+  "plugins": [
+$(primary_network | sed 's/^/    /')
+  ]
+}
+EOF
+	mkdir -p "$MULTUS_THICK_DIR/socket"
+	cat >"$MULTUS_THICK_DIR/daemon-config.json" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "logFile": "$LOG_DIR/multus.log",
+  "logLevel": "$MULTUS_LOG_LEVEL",
+  "logToStderr": false,
+  "socketDir": "$MULTUS_THICK_DIR/socket",
+  "daemonSocketDir": "$MULTUS_THICK_DIR/socket",
+  "cniConfigDir": "$CNI_CONF_DIR",
+  "multusAutoconfigDir": "$CNI_CONF_DIR",
+  "multusConfigFile": "auto",
+  "binDir": "$CNI_BIN_DIR",
+  "confDir": "$MULTUS_CNI_DIR/net.d",
+  "cniDir": "$MULTUS_CNI_DIR"
+}
+EOF
+}
+
+# start_multus_daemon starts multus-daemon before containerd, so that
+# containerd never sees the cluster network's config without Multus in
+# front of it. The daemon gets a ServiceAccount token through a mount
+# namespace of its own (multus-daemon-ns.sh), and sees the pods' network
+# namespaces because their dir is a shared mount.
+start_multus_daemon() {
+	[ "$MULTUS_MODE" = thick ] || return 0
+	kc apply -f "$CLUSTER_ROOT/e2e/cluster/multus-thick.yaml" >/dev/null
+	local sa=$MULTUS_THICK_DIR/serviceaccount
+	mkdir -p "$sa"
+	chmod 700 "$sa"
+	if ! daemon_pid multus-daemon >/dev/null; then
+		kc -n kube-system create token multus --duration 8760h >"$sa/token.tmp" ||
+			die "could not create a token for ServiceAccount kube-system/multus"
+		mv -f "$sa/token.tmp" "$sa/token"
+	fi
+	cp "$CLUSTER_WORK/pki/apiserver.crt" "$sa/ca.crt"
+	echo kube-system >"$sa/namespace"
+
+	mkdir -p "$NETNS_DIR"
+	if ! mountpoint -q "$NETNS_DIR"; then
+		mount --bind "$NETNS_DIR" "$NETNS_DIR"
+		mount --make-shared "$NETNS_DIR"
+	fi
+
+	(
+		export KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$APISERVER_PORT MULTUS_NODE_NAME=$NODE_NAME
+		start_daemon_via multus-daemon "$LOG_DIR/multus-daemon.log" \
+			unshare --mount --propagation slave "$CLUSTER_ROOT/e2e/cluster/multus-daemon-ns.sh" "$sa" -- \
+			"$CLUSTER_BIN/multus-$MULTUS_VERSION/multus-daemon" -config "$MULTUS_THICK_DIR/daemon-config.json"
+	)
+	wait_until 30 "multus-daemon to write $CNI_CONF_DIR/00-multus.conf" \
+		test -S "$MULTUS_THICK_DIR/socket/multus.sock" -a -s "$CNI_CONF_DIR/00-multus.conf" ||
+		die "multus-daemon is not ready; see $LOG_DIR/multus-daemon.log and $LOG_DIR/multus.log"
 }
 
 write_kubelet_config() {
@@ -411,6 +551,7 @@ export CNI_BIN_DIR=$CNI_BIN_DIR
 export CNI_CONF_DIR=$CNI_CONF_DIR
 export CNI_IPAM_DIR=$CNI_IPAM_DIR
 export MULTUS_CNI_DIR=$MULTUS_CNI_DIR
+export MULTUS_MODE=$MULTUS_MODE
 export CLUSTER_LOG_DIR=$LOG_DIR
 export CLUSTER_PID_DIR=$PID_DIR
 export POD_BRIDGE=$POD_BRIDGE
@@ -431,11 +572,14 @@ main() {
 	generate_pki
 	start_etcd
 	start_apiserver
+	start_controller_manager
+	start_scheduler
+	apply_cluster_objects
 	install_cni
+	start_multus_daemon
 	start_containerd
 	build_images
 	start_kubelet
-	apply_cluster_objects
 	write_env_file
 	log "cluster is up in $((SECONDS - started_at))s; run: source $CLUSTER_WORK/env"
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"k8s.io/client-go/kubernetes"
 )
 
 // Daemon is a process that e2e/cluster/lib.sh started with start_daemon:
@@ -87,6 +89,8 @@ func (d Daemon) Start(ctx context.Context) error {
 
 // SetConfigAPIFaults replaces the simulator's injected config API faults,
 // for example `{"latency":"30ms"}` or `{"unavailable":true}`; `{}` clears them.
+// The simulator serves /_sim/faults without a token, but over TLS in pods
+// mode.
 func SetConfigAPIFaults(ctx context.Context, env *Env, faults string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -94,7 +98,11 @@ func SetConfigAPIFaults(ctx context.Context, env *Env, faults string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client, err := ConfigAPIHTTPClient(env, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("set config API faults %s: %w", faults, err)
 	}
@@ -104,4 +112,30 @@ func SetConfigAPIFaults(ctx context.Context, env *Env, faults string) error {
 		return fmt.Errorf("set config API faults %s: %d %s", faults, resp.StatusCode, body)
 	}
 	return nil
+}
+
+// Component is a contrail-vif component that a test crashes and brings
+// back: a Daemon in processes mode, a PodContainer in pods mode.
+type Component interface {
+	// Kill sends SIGKILL to the component's process and waits until it is
+	// gone.
+	Kill() error
+	// Start brings the component back after Kill and waits until it runs.
+	Start(ctx context.Context) error
+}
+
+// Controller returns the contrail-vif controller of the mode that
+// e2e/run.sh runs.
+func Controller(env *Env, client kubernetes.Interface) Component {
+	if Components(env) == ComponentsPods {
+		return &PodContainer{
+			Env:       env,
+			Client:    client,
+			Namespace: DeployNamespace(env),
+			Selector:  "app.kubernetes.io/name=contrail-vif-controller",
+			Container: "controller",
+			Command:   "/contrail-vif-controller",
+		}
+	}
+	return Daemon{Env: env, Name: "contrail-vif-controller"}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,16 +33,12 @@ func parseFQName(s string, n int, form string) ([]string, error) {
 	return parts, nil
 }
 
-func configAPIFlag(fs *flag.FlagSet) *string {
-	return fs.String("config-api", defaultConfigAPIURL, "`URL` of the config API")
-}
-
 // runCreateProject runs "contrail-sim create-project" and prints the new
 // project's uuid.
 func runCreateProject(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("create-project", "create-project [flags] DOMAIN:PROJECT",
 		"Creates the project through the config API of a running simulator and prints its uuid.", stderr)
-	url := configAPIFlag(fs)
+	conn := addClientFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,7 +50,11 @@ func runCreateProject(ctx context.Context, args []string, stdout, stderr io.Writ
 		return usageError(fs, "%v", err)
 	}
 
-	uuid, err := newConfigClient(*url).create(ctx, "project", map[string]any{
+	client, err := conn.newClient()
+	if err != nil {
+		return err
+	}
+	uuid, err := client.create(ctx, "project", map[string]any{
 		"fq_name":     fq,
 		"parent_type": "domain",
 	})
@@ -73,8 +72,10 @@ func runCreateVN(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		"Creates the virtual network with one IPAM subnet per CIDR (IPv4 or IPv6) through the config API\n"+
 			"of a running simulator and prints its uuid. The project must exist. The config API gives each\n"+
 			"subnet its gateway (last address - 1) and DNS server (last address - 2).", stderr)
-	url := configAPIFlag(fs)
+	conn := addClientFlags(fs)
 	ipam := fs.String("ipam", defaultIPAM, "`fq-name` of the network IPAM the subnets belong to; created in its project when missing")
+	var hostRoutes hostRouteFlags
+	fs.Var(&hostRoutes, "host-route", "host `route` PREFIX or PREFIX=NEXTHOP for the IPAM subnet that contains NEXTHOP, else the first subnet of its family; repeat for more")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func runCreateVN(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return usageError(fs, "--ipam: %v", err)
 	}
-	var subnets []any
+	var prefixes []netip.Prefix
 	for _, arg := range fs.Args()[1:] {
 		p, err := netip.ParsePrefix(arg)
 		if err != nil {
@@ -98,12 +99,27 @@ func runCreateVN(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if p != p.Masked() {
 			return usageError(fs, "invalid CIDR %q: host bits are set; did you mean %s?", arg, p.Masked())
 		}
-		subnets = append(subnets, map[string]any{
+		prefixes = append(prefixes, p)
+	}
+	routeTables, err := assignHostRoutes(hostRoutes, prefixes)
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+	var subnets []any
+	for i, p := range prefixes {
+		subnet := map[string]any{
 			"subnet": map[string]any{"ip_prefix": p.Addr().String(), "ip_prefix_len": p.Bits()},
-		})
+		}
+		if routeTables[i] != nil {
+			subnet["host_routes"] = routeTables[i]
+		}
+		subnets = append(subnets, subnet)
 	}
 
-	client := newConfigClient(*url)
+	client, err := conn.newClient()
+	if err != nil {
+		return err
+	}
 	project := strings.Join(fq[:2], ":")
 	if _, err := client.fqNameToID(ctx, "project", fq[:2]); err != nil {
 		if isStatus(err, http.StatusNotFound) {
@@ -154,7 +170,7 @@ func runDeleteVN(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlagSet("delete-vn", "delete-vn [flags] DOMAIN:PROJECT:VN",
 		"Deletes the virtual network through the config API of a running simulator and prints its uuid.\n"+
 			"The config API rejects the request while interfaces or instance-ips still refer to it.", stderr)
-	url := configAPIFlag(fs)
+	conn := addClientFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -166,7 +182,10 @@ func runDeleteVN(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError(fs, "%v", err)
 	}
 
-	client := newConfigClient(*url)
+	client, err := conn.newClient()
+	if err != nil {
+		return err
+	}
 	uuid, err := client.fqNameToID(ctx, "virtual-network", fq)
 	if err != nil {
 		if isStatus(err, http.StatusNotFound) {

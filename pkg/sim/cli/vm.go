@@ -43,6 +43,7 @@ func runVM(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // vmFlags are the flags that both vm subcommands take.
 type vmFlags struct {
 	client   vmstandin.Client
+	auth     clientAuth
 	name     string
 	logLevel string
 }
@@ -52,6 +53,7 @@ func addVMFlags(fs *flag.FlagSet) *vmFlags {
 	f := &vmFlags{}
 	fs.StringVar(&f.name, "name", "", "VM `name` (required): letters, digits, '-', '_' and '.'")
 	fs.StringVar(&f.client.ConfigAPI, "config-api", defaultConfigAPIURL, "`URL` of the config API")
+	addClientAuthFlags(fs, &f.auth)
 	fs.StringVar(&f.client.Agent, "agent", defaultAgentURL, "`URL` of the vRouter agent of the node")
 	fs.StringVar(&f.client.Node, "node", hostname, "compute node `name`; its virtual-router default-global-system-config:NAME gets the VM")
 	fs.StringVar(&f.client.NetnsPrefix, "netns-prefix", vmstandin.DefaultNetnsPrefix, "`prefix` of the VM namespace /run/netns/PREFIX-vm-NAME")
@@ -79,6 +81,11 @@ func (f *vmFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) error
 		return usageError(fs, "%v", err)
 	}
 	f.client.Logger = logger
+	api, err := f.auth.newAPIClient(f.client.ConfigAPI)
+	if err != nil {
+		return err
+	}
+	f.client.ConfigAPIClient = api
 	return nil
 }
 

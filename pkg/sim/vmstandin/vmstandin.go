@@ -65,6 +65,10 @@ var idNamespace = uuid.MustParse("fbfd6d2e-2082-4ee7-9a8e-d4f7752a36cb")
 type Client struct {
 	// ConfigAPI is the config API URL, such as "http://127.0.0.1:8082".
 	ConfigAPI string
+	// ConfigAPIClient, when not nil, sends the config API requests in
+	// place of a plain client for ConfigAPI: set it for a config API that
+	// serves TLS with a private CA or requires Keystone tokens.
+	ConfigAPIClient *vncclient.Client
 	// Agent is the URL of the node's vRouter agent, such as
 	// "http://127.0.0.1:9091".
 	Agent string
@@ -184,6 +188,9 @@ func (c *Client) timeout() time.Duration {
 }
 
 func (c *Client) configAPI() *configClient {
+	if c.ConfigAPIClient != nil {
+		return &configClient{api: c.ConfigAPIClient}
+	}
 	return &configClient{api: vncclient.New(c.ConfigAPI, c.timeout())}
 }
 
