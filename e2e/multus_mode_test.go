@@ -11,9 +11,9 @@ import (
 	"github.com/contrail-vif/contrail-vif/e2e/framework"
 )
 
-// TestMultusMode checks that the node runs the Multus mode the run asked
-// for (MULTUS_MODE, default thin), so that a thick run that silently fell
-// back to thin, or to no Multus at all, fails instead of passing.
+// TestMultusMode checks that the node runs the requested Multus mode
+// (MULTUS_MODE, default thin). A thick run that fell back to thin, or to no
+// Multus at all, fails here.
 func TestMultusMode(t *testing.T) {
 	mode := os.Getenv("MULTUS_MODE")
 	if mode == "" {

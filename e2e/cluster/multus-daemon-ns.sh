@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs multus-daemon (Multus thick) the way its DaemonSet pod sees the host,
-# without changing the host: in a mount namespace of its own in which
-# /var/run/secrets/kubernetes.io/serviceaccount holds a ServiceAccount token,
-# which is the only way multus-daemon v4 finds the API server.
+# Runs multus-daemon (Multus thick) in a mount namespace of its own, in which
+# /var/run/secrets/kubernetes.io/serviceaccount contains a ServiceAccount
+# token, as in its DaemonSet pod. multus-daemon v4.3.0 reads the API server's
+# address and credentials only from there (rest.InClusterConfig), and this
+# way the host's /var/run stays unchanged.
 #
 #   unshare --mount --propagation slave multus-daemon-ns.sh SA_DIR CMD...
 #
