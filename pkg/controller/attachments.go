@@ -44,27 +44,46 @@ type desiredAttachment struct {
 }
 
 // selectionRequests checks the MAC and addresses a network selection
-// element requests and stores them in a.
-func (a *desiredAttachment) selectionRequests(elem *multustypes.NetworkSelectionElement) error {
-	if elem.MacRequest != "" {
-		mac, err := netconf.ParseUnicastMAC(elem.MacRequest)
+// element requests and stores them in a. The element requests them with
+// "mac" and "ips", and with the same keys in "cni-args", which Multus
+// merges over the NAD config's own args.cni (nadArgs) and the plugin reads
+// as args.cni. When both forms are present they must agree, because the
+// plugin checks each of them against the VMI.
+func (a *desiredAttachment) selectionRequests(elem *multustypes.NetworkSelectionElement, nadArgs netconf.CNIArgs) error {
+	args := nadArgs
+	if elem.CNIArgs != nil {
+		raw, err := json.Marshal(*elem.CNIArgs)
 		if err != nil {
-			return fmt.Errorf("network %s: \"mac\" of the networks annotation: %w", a.Network, err)
+			return fmt.Errorf("network %s: encode \"cni-args\" of the networks annotation: %w", a.Network, err)
 		}
-		a.MAC = mac.String()
-	}
-	seen := map[netip.Addr]bool{}
-	for i, s := range elem.IPRequest {
-		req, err := netconf.ParseIPRequest(s)
+		elemArgs, err := netconf.ParseCNIArgs(raw)
 		if err != nil {
-			return fmt.Errorf("network %s: \"ips\"[%d] of the networks annotation: %w", a.Network, i, err)
+			return fmt.Errorf("network %s: \"cni-args\" of the networks annotation: %w", a.Network, err)
 		}
-		if seen[req.Addr] {
-			return fmt.Errorf("network %s: \"ips\" of the networks annotation lists %s twice", a.Network, req.Addr)
-		}
-		seen[req.Addr] = true
-		a.IPs = append(a.IPs, req.Addr)
+		args = nadArgs.Overlay(elemArgs)
 	}
+
+	if err := a.macRequest(elem.MacRequest, args.MAC); err != nil {
+		return err
+	}
+
+	ips, err := parseIPList(a.Network, `"ips" of the networks annotation`, elem.IPRequest)
+	if err != nil {
+		return err
+	}
+	argsIPs, err := parseIPList(a.Network, `args.cni "ips" (from "cni-args" or the NetworkAttachmentDefinition)`, args.IPs)
+	if err != nil {
+		return err
+	}
+	if len(ips) > 0 && len(argsIPs) > 0 && !sameAddrs(ips, argsIPs) {
+		return fmt.Errorf("network %s: \"ips\" %v and args.cni \"ips\" %v (from \"cni-args\" or the NetworkAttachmentDefinition) differ; the plugin checks both against the interface, so request the addresses once",
+			a.Network, ips, argsIPs)
+	}
+	a.IPs = ips
+	if len(a.IPs) == 0 {
+		a.IPs = argsIPs
+	}
+
 	if elem.GatewayRequest != nil {
 		for _, gw := range *elem.GatewayRequest {
 			addr, ok := netip.AddrFromSlice(gw)
@@ -75,6 +94,66 @@ func (a *desiredAttachment) selectionRequests(elem *multustypes.NetworkSelection
 		}
 	}
 	return nil
+}
+
+// macRequest stores the MAC that "mac" (elemMAC) or args.cni "mac"
+// (argsMAC) requests, and fails when both are set and differ.
+func (a *desiredAttachment) macRequest(elemMAC, argsMAC string) error {
+	var macs []string
+	for _, s := range []string{elemMAC, argsMAC} {
+		if s == "" {
+			continue
+		}
+		mac, err := netconf.ParseUnicastMAC(s)
+		if err != nil {
+			return fmt.Errorf("network %s: \"mac\" of the networks annotation: %w", a.Network, err)
+		}
+		macs = append(macs, mac.String())
+	}
+	if len(macs) == 2 && macs[0] != macs[1] {
+		return fmt.Errorf("network %s: \"mac\" %s and args.cni \"mac\" %s (from \"cni-args\" or the NetworkAttachmentDefinition) differ; the plugin checks both against the interface, so request one MAC",
+			a.Network, macs[0], macs[1])
+	}
+	if len(macs) > 0 {
+		a.MAC = macs[0]
+	}
+	return nil
+}
+
+// parseIPList parses the addresses of a request named key and rejects an
+// address listed twice.
+func parseIPList(network, key string, list []string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	seen := map[netip.Addr]bool{}
+	for i, s := range list {
+		req, err := netconf.ParseIPRequest(s)
+		if err != nil {
+			return nil, fmt.Errorf("network %s: %s[%d]: %w", network, key, i, err)
+		}
+		if seen[req.Addr] {
+			return nil, fmt.Errorf("network %s: %s lists %s twice", network, key, req.Addr)
+		}
+		seen[req.Addr] = true
+		out = append(out, req.Addr)
+	}
+	return out, nil
+}
+
+// sameAddrs reports whether a and b hold the same addresses in any order.
+func sameAddrs(a, b []netip.Addr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	set := map[netip.Addr]bool{}
+	for _, x := range a {
+		set[x] = true
+	}
+	for _, x := range b {
+		if !set[x] {
+			return false
+		}
+	}
+	return true
 }
 
 // interfaceName returns the name Multus gives the interface of the network

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -64,7 +65,10 @@ func (r *Reconciler) createPodObjects(ctx context.Context, log logr.Logger, pod 
 			vmCreated = true
 		}
 		vmiUUID := attachment.VMIUUID(uid, a.Interface)
-		if err := r.ensureVMI(ctx, pod, a, len(desired), vmiUUID); err != nil {
+		if len(vn.SkippedRoutes) > 0 {
+			log.Info("skipping IPAM host routes that a pod cannot use", "network", a.Network, "routes", vn.SkippedRoutes)
+		}
+		if err := r.ensureVMI(ctx, pod, a, len(desired), vmiUUID, vn.HostRoutes); err != nil {
 			if vncclient.IsNotFound(err) {
 				r.forgetVN(a.VNFQName)
 			}
@@ -116,14 +120,18 @@ type notFoundError struct{ msg string }
 
 func (e *notFoundError) Error() string { return e.msg }
 
-// vnInfo returns the VN's uuid and address families, from the cache or
-// with one lookup and one read of the VN.
+// vnInfoTTL is how long vnInfo serves a VN from its cache. It bounds how
+// long new pods miss a change to the VN's subnets or host routes.
+const vnInfoTTL = time.Minute
+
+// vnInfo returns the VN's uuid, address families and IPAM host routes, from
+// the cache or with one lookup and one read of the VN.
 func (r *Reconciler) vnInfo(ctx context.Context, fq []string) (networkInfo, error) {
 	key := strings.Join(fq, ":")
 	r.mu.Lock()
 	info, ok := r.vnUUIDs[key]
 	r.mu.Unlock()
-	if ok {
+	if ok && time.Since(info.readAt) < vnInfoTTL {
 		return info, nil
 	}
 	id, err := r.VNC.FQNameToID(ctx, vncclient.TypeVirtualNetwork, fq)
@@ -133,11 +141,12 @@ func (r *Reconciler) vnInfo(ctx context.Context, fq []string) (networkInfo, erro
 	if err != nil {
 		return networkInfo{}, err
 	}
-	vn := vncclient.Network{}
+	vn := vnIPAMView{}
 	if err := r.VNC.Read(ctx, vncclient.TypeVirtualNetwork, id, &vn, "network_ipam_refs"); err != nil {
 		return networkInfo{}, err
 	}
-	info = networkInfo{UUID: id}
+	info = networkInfo{UUID: id, readAt: time.Now()}
+	info.HostRoutes, info.SkippedRoutes = vn.hostRoutes()
 	for _, ref := range vn.NetworkIpamRefs {
 		if ref.Attr == nil {
 			continue
@@ -170,6 +179,12 @@ type networkInfo struct {
 	UUID string
 	// IPv4 and IPv6 report whether the VN has subnets of that family.
 	IPv4, IPv6 bool
+	// HostRoutes are the host routes of the VN's IPAM subnets, which the
+	// controller copies onto each VMI for the plugin.
+	HostRoutes []attachment.Route
+	// SkippedRoutes describe host routes that cannot be set in a pod.
+	SkippedRoutes []string
+	readAt        time.Time
 }
 
 func (r *Reconciler) forgetVN(fq []string) {
@@ -238,7 +253,11 @@ func (r *Reconciler) ensureVM(ctx context.Context, pod *corev1.Pod) error {
 		r.vmName(pod), pod.Namespace, pod.Name, pod.UID, err)
 }
 
-func (r *Reconciler) ensureVMI(ctx context.Context, pod *corev1.Pod, a desiredAttachment, total int, vmiUUID string) error {
+// ensureVMI creates the attachment's VMI. Its annotations tell the plugin
+// which attachment it is, and carry the pod's default-route request and
+// the VN's IPAM host routes, which the plugin cannot read otherwise: it
+// has no config API credentials, and the agent passes only annotations.
+func (r *Reconciler) ensureVMI(ctx context.Context, pod *corev1.Pod, a desiredAttachment, total int, vmiUUID string, hostRoutes []attachment.Route) error {
 	annotations := append(r.podAnnotations(pod),
 		vncclient.KeyValuePair{Key: attachment.KeyNetwork, Value: a.Network},
 		vncclient.KeyValuePair{Key: attachment.KeyInterface, Value: a.Interface},
@@ -250,6 +269,9 @@ func (r *Reconciler) ensureVMI(ctx context.Context, pod *corev1.Pod, a desiredAt
 			gws = append(gws, gw.String())
 		}
 		annotations = append(annotations, vncclient.KeyValuePair{Key: attachment.KeyDefaultRoute, Value: strings.Join(gws, ",")})
+	}
+	if len(hostRoutes) > 0 {
+		annotations = append(annotations, vncclient.KeyValuePair{Key: attachment.KeyHostRoutes, Value: attachment.FormatRoutes(hostRoutes)})
 	}
 	vmi := vncclient.VirtualMachineInterface{
 		UUID:                vmiUUID,

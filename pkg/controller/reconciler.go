@@ -166,7 +166,13 @@ func (r *Reconciler) desiredAttachments(ctx context.Context, pod *corev1.Pod) ([
 			a.Invalid = fmt.Errorf("NetworkAttachmentDefinition %s sets clusterName %q but the controller runs with %q; make them equal", key, conf.ClusterName, r.ClusterName)
 			r.warnOnce(pod, nad, "ClusterNameMismatch", a.Invalid)
 		default:
-			if reqErr := a.selectionRequests(elem); reqErr != nil {
+			nadArgs, argsErr := conf.DecodeArgs()
+			if argsErr != nil {
+				a.Invalid = fmt.Errorf("NetworkAttachmentDefinition %s: %w; fix spec.config of the NetworkAttachmentDefinition", key, argsErr)
+				r.warnOnce(pod, nad, "InvalidNetworkConfig", a.Invalid)
+				break
+			}
+			if reqErr := a.selectionRequests(elem, nadArgs); reqErr != nil {
 				a.Invalid = fmt.Errorf("%w; fix the pod's %s annotation", reqErr, podNetworksAnnotation)
 				r.warnOnce(pod, nil, "InvalidNetworkRequest", a.Invalid)
 				break

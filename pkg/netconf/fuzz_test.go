@@ -43,6 +43,10 @@ func FuzzParse(f *testing.F) {
 		}
 		// Runtime config errors are ADD's to report; decoding must not panic.
 		_, _ = conf.DecodeRuntimeConfig()
+		_, _ = conf.DecodeArgs()
+		if routes := conf.ParsedRoutes(); len(routes) != len(conf.Routes) {
+			t.Fatalf("Parse accepted routes %+v but ParsedRoutes returns %v", conf.Routes, routes)
+		}
 
 		encoded, err := json.Marshal(conf)
 		if err != nil {
@@ -62,12 +66,24 @@ func FuzzParse(f *testing.F) {
 // keep. runtimeConfig is compared decoded, because encoding may escape
 // characters such as '&' differently.
 func fieldsOf(c *NetConf) []any {
-	var runtimeConfig any
+	var runtimeConfig, args any
 	if len(c.RuntimeConfig) > 0 {
 		_ = json.Unmarshal(c.RuntimeConfig, &runtimeConfig)
 	}
+	if len(c.Args) > 0 {
+		_ = json.Unmarshal(c.Args, &args)
+	}
+	// An empty list encodes as no list at all, because the fields are
+	// omitempty, so it compares equal to none.
+	subnets, routes := c.Subnets, c.Routes
+	if len(subnets) == 0 {
+		subnets = nil
+	}
+	if len(routes) == 0 {
+		routes = nil
+	}
 	return []any{c.CNIVersion, c.Name, c.Type, c.VirtualNetwork, c.ClusterName, c.AgentURL, c.AgentTimeout.Duration,
-		c.MTU, c.StateDir, c.LogFile, c.LogLevel, c.Subnets, c.ForwardingMode, runtimeConfig}
+		c.MTU, c.StateDir, c.LogFile, c.LogLevel, subnets, c.ForwardingMode, runtimeConfig, routes, args}
 }
 
 // FuzzParseFQName checks that an accepted fq-name has three non-empty

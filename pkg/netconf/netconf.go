@@ -71,6 +71,14 @@ type NetConf struct {
 	// default, enabled.
 	PortSecurity *bool `json:"portSecurity,omitempty"`
 
+	// Routes are added to the pod interface and the CNI result, next to the
+	// host routes of the VN's IPAM subnets.
+	Routes []Route `json:"routes,omitempty"`
+
+	// Args is the "args" object that the runtime or Multus injects. It is
+	// kept undecoded like RuntimeConfig, and DecodeArgs reads args.cni.
+	Args json.RawMessage `json:"args,omitempty"`
+
 	// RuntimeConfig is the runtimeConfig that the runtime injects, kept
 	// undecoded so that a bad value fails only the verbs that read it
 	// (ADD, through DecodeRuntimeConfig) and never DEL.
@@ -121,7 +129,6 @@ func Parse(data []byte) (*NetConf, error) {
 	dec.DisallowUnknownFields()
 	var withInjected struct {
 		*NetConf
-		Args     json.RawMessage `json:"args,omitempty"`
 		DeviceID json.RawMessage `json:"deviceID,omitempty"`
 		PCIBusID json.RawMessage `json:"pciBusID,omitempty"`
 		// GC input: libcni sends both keys because the 1.1.0 spec text
@@ -182,6 +189,9 @@ func (c *NetConf) Validate() error {
 		return fmt.Errorf("invalid mtu %d: it must be between %d and %d", c.MTU, MinMTU, MaxMTU)
 	}
 	if err := c.validateNetwork(); err != nil {
+		return err
+	}
+	if err := c.validateRoutes(); err != nil {
 		return err
 	}
 	for i, sg := range c.SecurityGroups {

@@ -64,8 +64,13 @@ func (p *Plugin) Add(ctx context.Context, args *skel.CmdArgs) (types.Result, err
 		c.log.Error("VMI does not match the pod's request", "vmi", vmi.ID, "error", err)
 		return nil, err
 	}
+	routes, err := podRoutes(c, vmi, addrs)
+	if err != nil {
+		c.log.Error("invalid routes", "vmi", vmi.ID, "error", err)
+		return nil, err
+	}
 
-	result, err := p.plug(ctx, c, podNS, plugTarget{vmName: vmName, vmi: vmi, port: port, addrs: addrs})
+	result, err := p.plug(ctx, c, podNS, plugTarget{vmName: vmName, vmi: vmi, port: port, addrs: addrs, routes: routes})
 	if err != nil {
 		c.log.Error("ADD failed", "vmi", vmi.ID, "error", err)
 		return nil, err
@@ -86,6 +91,8 @@ type plugTarget struct {
 	vmi    *agentclient.VMConfigEntry
 	port   *agentclient.Port
 	addrs  *addressing
+	// routes go through the pod interface: the config's and the IPAM's.
+	routes []attachment.Route
 }
 
 // plug takes over the VMI, creates and configures the veth pair, binds the
@@ -130,6 +137,11 @@ func (p *Plugin) plug(ctx context.Context, c *call, podNS ns.NetNS, t plugTarget
 		return nil, err
 	}
 
+	routes, err := addRoutes(podNS, c.args.IfName, t.routes, c.log)
+	if err != nil {
+		return nil, err
+	}
+
 	gateways, err := defaultRouteRequest(t.vmi)
 	if err != nil {
 		return nil, err
@@ -156,6 +168,7 @@ func (p *Plugin) plug(ctx context.Context, c *call, podNS ns.NetNS, t plugTarget
 	}
 
 	result := newResult(host, pod, c.args.Netns, t.addrs)
+	result.Routes = routes
 	for _, gw := range gateways {
 		result.Routes = append(result.Routes, defaultRoute(gw))
 	}

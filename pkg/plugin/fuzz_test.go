@@ -111,12 +111,16 @@ func FuzzPodRequests(f *testing.F) {
 			}
 			return
 		}
-		if reqs.mac != nil && (len(reqs.mac) != 6 || reqs.mac[0]&1 != 0) {
-			t.Fatalf("accepted MAC request %v", reqs.mac)
+		for _, m := range reqs.macs {
+			if len(m.mac) != 6 || m.mac[0]&1 != 0 {
+				t.Fatalf("accepted MAC request %v", m.mac)
+			}
 		}
-		for _, ip := range reqs.ips {
-			if !ip.Addr.IsValid() || ip.Addr.Zone() != "" {
-				t.Fatalf("accepted address request %v", ip)
+		for _, req := range reqs.ips {
+			for _, ip := range req.ips {
+				if !ip.Addr.IsValid() || ip.Addr.Zone() != "" {
+					t.Fatalf("accepted address request %v", ip)
+				}
 			}
 		}
 	})

@@ -140,9 +140,8 @@ const (
 )
 
 // newResult builds the ADD result: the host tap without a sandbox, the pod
-// interface in sandbox netnsPath, and the addresses on the pod interface.
-// It has no routes, because Multus adds a default route when the pod
-// requests one.
+// interface in sandbox netnsPath, the addresses on the pod interface, and
+// the subnets' DNS servers. The caller adds the routes.
 func newResult(host, pod net.Interface, netnsPath string, a *addressing) *current.Result {
 	return &current.Result{
 		CNIVersion: current.ImplementedSpecVersion,
