@@ -75,9 +75,14 @@ func TestNADInvalidMTURejected(t *testing.T) {
 		t.Error("a pod whose NAD has an invalid mtu is Running")
 	}
 
-	// DEL rejects the invalid config as ADD does, so the NAD is fixed before
-	// the cleanup deletes the pod; otherwise the deletion waits.
-	kubectlApply(t, strings.Replace(nad, `\"mtu\":70000`, `\"mtu\":1400`, 1))
+	// DEL reads what it can of the invalid config and succeeds, so the pod
+	// goes away without the NAD being fixed first.
+	if _, err := cluster.Kubectl(ctx, "delete", "pod", "badmtu-1", "--wait=false"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.WaitPodGone(ctx, "default", "badmtu-1", 60*time.Second); err != nil {
+		t.Errorf("pod with an invalid NAD config is not deleted: %v", err)
+	}
 }
 
 // waitForEvent waits, bounded, for an Event with reason about the pod and

@@ -40,13 +40,38 @@ func TestDelOneOfTwoAttachments(t *testing.T) {
 	}
 }
 
+// TestDelInvalidConfig edits the config to an invalid one after ADD, as a
+// NAD edit would: DEL must still remove the tap, the binding and the record.
 func TestDelInvalidConfig(t *testing.T) {
 	e := newTestEnv(t)
+	podNS := newNS(t)
 	pod := newTestPod("web")
-	args := e.args(pod, nil, "c1", "net1", e.config("1.1.0", map[string]any{"mtu": 10}))
+	vmi := e.addVMI(pod, "net1", "10.77.0.3")
+	e.add(e.args(pod, podNS, "c1", "net1", e.config("1.1.0", nil)))
+
+	bad := e.args(pod, podNS, "c1", "net1", e.config("1.1.0", map[string]any{"mtu": 10, "virtualNetwork": "no-colons"}))
+	if err := e.plugin.Del(context.Background(), bad); err != nil {
+		t.Fatalf("Del with an invalid config: %v", err)
+	}
+
+	if link(t, e.hostNS, pod.tap("net1")) != nil {
+		t.Error("tap still exists")
+	}
+	if e.agent.deleteCount(vmi) != 1 {
+		t.Errorf("DELETE /port calls = %d, want 1", e.agent.deleteCount(vmi))
+	}
+	if _, err := state.New(e.stateDir).Load("c1", "net1"); err == nil {
+		t.Error("state record still exists")
+	}
+}
+
+func TestDelConfigNotJSONObject(t *testing.T) {
+	e := newTestEnv(t)
+	pod := newTestPod("web")
+	args := e.args(pod, nil, "c1", "net1", []byte(`["not", "an", "object"]`))
 
 	if err := e.plugin.Del(context.Background(), args); err == nil {
-		t.Fatal("Del accepted an invalid config")
+		t.Fatal("Del accepted a config that is not a JSON object")
 	}
 }
 

@@ -8,6 +8,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -87,9 +88,18 @@ type call struct {
 // start parses the config and CNI_ARGS of one invocation and opens its log.
 // The caller must call closeLog when it is done.
 func (p *Plugin) start(command string, args *skel.CmdArgs, stdin []byte) (*call, error) {
-	conf, err := parseConfig(stdin)
-	if err != nil {
-		return nil, err
+	conf, confErr := parseConfig(stdin)
+	var teardownProblems []error
+	if confErr != nil {
+		if command != "DEL" {
+			return nil, confErr
+		}
+		// DEL must free what ADD made even when the config went bad
+		// since, so it reads what it can and uses defaults for the rest.
+		conf, teardownProblems = netconf.ParseTeardown(stdin)
+		if conf == nil {
+			return nil, confErr
+		}
 	}
 	pod, argsErr := loadPodArgs(args.Args)
 	// DEL is best effort, so malformed CNI_ARGS only cost it the pod identity.
@@ -109,6 +119,10 @@ func (p *Plugin) start(command string, args *skel.CmdArgs, stdin []byte) (*call,
 	logger = logger.With(attrs...)
 	if argsErr != nil {
 		logger.Warn("ignoring invalid CNI_ARGS", "error", argsErr)
+	}
+	if confErr != nil {
+		logger.Warn("network config is invalid; tearing down with the fields that could be read and defaults for the rest",
+			"error", confErr, "fieldsReplaced", errors.Join(teardownProblems...))
 	}
 	return &call{
 		args:     args,
