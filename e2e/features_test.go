@@ -26,6 +26,23 @@ func startPod(t *testing.T, name, networks string) (netns string, statuses []nad
 	t.Cleanup(func() {
 		_, _ = cluster.Kubectl(context.Background(), "delete", "pod", name, "--ignore-not-found", "--wait=true", "--timeout=60s")
 	})
+	return waitPodNetworks(t, name)
+}
+
+// startExamplePod applies examples/<file>, which defines the pod name in
+// default, and waits until the pod runs. The pod is deleted at the end of
+// the test.
+func startExamplePod(t *testing.T, file, name string) (netns string, statuses []nadStatus) {
+	t.Helper()
+	applyExample(t, file)
+	return waitPodNetworks(t, name)
+}
+
+// waitPodNetworks waits until the pod name in default runs and returns its
+// network namespace and network-status.
+func waitPodNetworks(t *testing.T, name string) (netns string, statuses []nadStatus) {
+	t.Helper()
+	ctx := context.Background()
 	pod, err := cluster.WaitPodRunning(ctx, "default", name, podTimeout)
 	if err != nil {
 		events, _ := cluster.PodEvents(ctx, pod)
@@ -86,19 +103,22 @@ func TestRequestedMACAddressAndInterface(t *testing.T) {
 	}
 }
 
+// TestSameNADTwice starts examples/pod-same-nad-twice.yaml: red as red0,
+// a name the pod requests, and red again as net2, the name Multus gives the
+// second element of the list.
 func TestSameNADTwice(t *testing.T) {
 	applyRed(t)
-	netns, statuses := startPod(t, "twice-1", "red,red")
+	netns, statuses := startExamplePod(t, "pod-same-nad-twice.yaml", "twice-1")
 	var ifaces []string
 	for _, s := range statuses {
 		if s.Name == "default/red" {
 			ifaces = append(ifaces, s.Interface)
 		}
 	}
-	if strings.Join(ifaces, ",") != "net1,net2" {
-		t.Fatalf("default/red entries on interfaces %v, want net1 and net2", ifaces)
+	if strings.Join(ifaces, ",") != "red0,net2" {
+		t.Fatalf("default/red entries on interfaces %v, want red0 and net2", ifaces)
 	}
-	for _, ifname := range []string{"net1", "net2"} {
+	for _, ifname := range []string{"red0", "net2"} {
 		if _, err := framework.InspectLink(netns, ifname); err != nil {
 			t.Error(err)
 		}
@@ -106,9 +126,11 @@ func TestSameNADTwice(t *testing.T) {
 	expectPing(t, netns, redGateway, true)
 }
 
+// TestDefaultRouteMovesToAttachment starts examples/pod-default-route.yaml,
+// which moves the default route to net1 through the red gateway.
 func TestDefaultRouteMovesToAttachment(t *testing.T) {
 	applyRed(t)
-	netns, _ := startPod(t, "gw-1", `[{"name":"red","default-route":["10.10.1.254"]}]`)
+	netns, _ := startExamplePod(t, "pod-default-route.yaml", "default-route-1")
 	net1, err := framework.InspectLink(netns, "net1")
 	if err != nil {
 		t.Fatal(err)
@@ -128,18 +150,13 @@ func TestDefaultRouteMovesToAttachment(t *testing.T) {
 	}
 }
 
+// TestDualStackAttachment creates the VN of examples/nad-dual-stack.yaml as
+// its header says and starts examples/pod-dual-stack.yaml.
 func TestDualStackAttachment(t *testing.T) {
 	ctx := context.Background()
-	if err := runSim(ctx, "create-vn", "--config-api", cluster.Env.ConfigAPIURL, "default-domain:demo:dual", "10.10.6.0/24", "fd00:10:6::/64"); err != nil {
-		t.Fatal(err)
-	}
-	nad := `{"apiVersion":"k8s.cni.cncf.io/v1","kind":"NetworkAttachmentDefinition","metadata":{"name":"dual","namespace":"default"},` +
-		`"spec":{"config":"{\"cniVersion\":\"1.0.0\",\"name\":\"dual\",\"type\":\"contrail-vif\",\"virtualNetwork\":\"default-domain:demo:dual\"}"}}`
-	kubectlApply(t, nad)
-	t.Cleanup(func() {
-		_, _ = cluster.Kubectl(context.Background(), "delete", "network-attachment-definitions", "dual", "--ignore-not-found")
-	})
-	netns, statuses := startPod(t, "dual-1", "dual")
+	createVNWithCleanup(t, nil, "default-domain:demo:dual", "10.10.6.0/24", "fd00:10:6::/64")
+	applyExample(t, "nad-dual-stack.yaml")
+	netns, statuses := startExamplePod(t, "pod-dual-stack.yaml", "dual-1")
 	st, ok := framework.FindStatus(statuses, "default/dual")
 	if !ok || len(st.IPs) != 2 {
 		t.Fatalf("network-status for default/dual = %+v, want an IPv4 and an IPv6 address", st)
