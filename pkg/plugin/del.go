@@ -8,6 +8,7 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 
+	"github.com/contrail-vif/contrail-vif/pkg/agentclient"
 	"github.com/contrail-vif/contrail-vif/pkg/attachment"
 	"github.com/contrail-vif/contrail-vif/pkg/netplumb"
 	"github.com/contrail-vif/contrail-vif/pkg/state"
@@ -16,8 +17,8 @@ import (
 // Del unplugs the attachment (CNI_CONTAINERID, CNI_IFNAME). It succeeds when
 // the namespace, the link, the agent's port or the state record is already
 // gone, and it leaves the tap and port binding alone when a newer sandbox of
-// the same pod owns the VMI. The agent being down only logs a warning: the
-// controller's sweep and the agent's resync remove the binding later.
+// the same pod owns the VMI. While the agent is unreachable, DEL retries the
+// unbind until agentTimeout ends, then logs a warning and succeeds.
 func (p *Plugin) Del(ctx context.Context, args *skel.CmdArgs) error {
 	c, err := p.start("DEL", args, args.StdinData)
 	if err != nil {
@@ -111,8 +112,8 @@ func (p *Plugin) unplug(ctx context.Context, c *call, t unplugTarget) error {
 		errs = append(errs, err)
 	}
 	p.warnLeftoverTap(c, t)
-	if err := c.agent.DeletePort(ctx, t.vmi); err != nil {
-		c.log.Warn("cannot unbind port in the vRouter agent; the agent's resync and the controller's sweep remove it later",
+	if err := p.unbind(ctx, c, t.vmi); err != nil {
+		c.log.Warn("cannot unbind port in the vRouter agent; its binding and port file stay until the port is deleted in the agent",
 			"vmi", t.vmi, "agentURL", c.conf.AgentURL, "error", err)
 	}
 	errs = append(errs, c.store.Remove(t.containerID, t.ifname))
@@ -140,6 +141,20 @@ func (p *Plugin) warnLeftoverTap(c *call, t unplugTarget) {
 		c.log.Warn("host interface of the VMI still exists; not deleting it without a state record that names it",
 			"tap", t.derivedTap, "vmi", t.vmi)
 	}
+}
+
+// unbind deletes the agent's port of vmiUUID, and tries again while the
+// agent is unreachable until ctx ends. A restarting agent replays its port
+// files and skips those whose tap is gone, but keeps the files, so a DEL
+// that gives up during the restart would leave the port file for good.
+func (p *Plugin) unbind(ctx context.Context, c *call, vmiUUID string) error {
+	return p.poll(ctx, func(ctx context.Context) (bool, error) {
+		err := c.agent.DeletePort(ctx, vmiUUID)
+		// An attempt that the deadline cut short is not done either, so that
+		// poll reports the last reason instead of the deadline.
+		done := err == nil || (!errors.Is(err, agentclient.ErrUnreachable) && ctx.Err() == nil)
+		return done, err
+	})
 }
 
 // lockError returns a "try again later" error when LockVMI timed out
