@@ -156,7 +156,7 @@ func Start(opts ServeOptions, logger *slog.Logger) (*Simulator, error) {
 	}
 
 	sim.configHTTP = &http.Server{
-		Handler:           cfg.Handler(),
+		Handler:           controlRoutes(cfg, ag),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -222,6 +222,17 @@ func (s *Simulator) recordServeError(err error) {
 	s.serveErrsMu.Lock()
 	defer s.serveErrsMu.Unlock()
 	s.serveErrs = append(s.serveErrs, err)
+}
+
+// controlRoutes serves the agent's control routes (agent.ControlPathPrefix)
+// on the config API listener, next to the config API and its fault route.
+// The agent's own listener serves only the agent's API, and it is down
+// while a restart is under way.
+func controlRoutes(cfg *configapi.Server, ag *agent.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(agent.ControlPathPrefix, ag.ControlHandler())
+	mux.Handle("/", cfg.Handler())
+	return mux
 }
 
 // createDefaultSetup creates DefaultSetup in cfg.
