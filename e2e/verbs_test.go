@@ -50,7 +50,7 @@ func (r pluginRun) cniCode(t *testing.T) int {
 	return e.Code
 }
 
-// runPlugin calls the contrail-vif binary that kubelet's CNI bin dir holds,
+// runPlugin calls the contrail-vif binary in the cluster's CNI bin dir,
 // the one Multus runs, with the CNI environment env and stdin.
 func runPlugin(t *testing.T, env map[string]string, stdin []byte) pluginRun {
 	t.Helper()
@@ -169,8 +169,8 @@ func TestPluginVerbsDirectly(t *testing.T) {
 		}
 	})
 
-	t.Run("STATUS reports an agent that does not answer", func(t *testing.T) {
-		// A loopback port that was just free, so nothing answers there.
+	t.Run("STATUS reports an unreachable agent", func(t *testing.T) {
+		// A loopback port that was just free, so no process listens on it.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)

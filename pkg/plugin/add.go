@@ -275,10 +275,14 @@ func (p *Plugin) record(c *call, t plugTarget, tap string, result *current.Resul
 // DEL that the runtime sends after a failed ADD removes it.
 func (p *Plugin) rollback(c *call, vmiUUID, tap string, created, bindSent bool) {
 	if bindSent {
-		ctx, cancel := p.agentContext()
+		// The bind may have reached an agent that restarted before it
+		// replied, and the restarted agent keeps the port file, so the
+		// unbind is retried like DEL's, within the config's agentTimeout.
+		ctx, cancel := context.WithTimeout(context.Background(), c.conf.AgentTimeout.Duration)
 		defer cancel()
-		if err := c.agent.DeletePort(ctx, vmiUUID); err != nil {
-			c.log.Warn("rollback: cannot unbind port", "vmi", vmiUUID, "error", err)
+		if err := p.unbind(ctx, c, vmiUUID); err != nil {
+			c.log.Warn("rollback: cannot unbind port; its binding and port file stay until the port is deleted in the agent",
+				"vmi", vmiUUID, "error", err)
 		}
 	}
 	if created {

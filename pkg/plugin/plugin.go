@@ -6,7 +6,6 @@
 package plugin
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -204,12 +203,6 @@ func sameNetns(a, b ns.NetNS) (bool, error) {
 		return false, fmt.Errorf("stat netns %s: %w", b.Path(), err)
 	}
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
-}
-
-// agentContext returns a context for agent calls made after the verb's own
-// deadline may have passed, such as a rollback.
-func (p *Plugin) agentContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), p.AgentRequestTimeout)
 }
 
 // errorf returns a CNI error with code and a formatted message.
