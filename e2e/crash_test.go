@@ -211,24 +211,5 @@ func deletePodsIn(t *testing.T, namespace string) {
 }
 
 func busyboxPod(namespace, name, networks string) *corev1.Pod {
-	grace := int64(1)
-	automount := false
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace:   namespace,
-			Name:        name,
-			Annotations: map[string]string{"k8s.v1.cni.cncf.io/networks": networks},
-		},
-		Spec: corev1.PodSpec{
-			NodeName:                      cluster.Env.NodeName,
-			AutomountServiceAccountToken:  &automount,
-			TerminationGracePeriodSeconds: &grace,
-			Containers: []corev1.Container{{
-				Name:            "shell",
-				Image:           "localhost/busybox:e2e",
-				ImagePullPolicy: corev1.PullNever,
-				Command:         []string{"/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"},
-			}},
-		},
-	}
+	return framework.BusyboxPod(cluster.Env.NodeName, namespace, name, networks)
 }

@@ -59,7 +59,7 @@ const (
 	redSubnet       = "10.10.1.0/24"
 	redGateway      = "10.10.1.254"
 	// podCommand is argv[0] of the one container of every pod.
-	podCommand = "/bin/sh"
+	podCommand = framework.ShellCommand
 )
 
 // Sizes and bounds of the run. Five waves of wavePods and one of
@@ -504,24 +504,5 @@ func (r *faultRun) report(when string, s *framework.FaultSummary) {
 }
 
 func faultPod(name string) *corev1.Pod {
-	grace := int64(1)
-	automount := false
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace:   faultsNamespace,
-			Name:        name,
-			Annotations: map[string]string{"k8s.v1.cni.cncf.io/networks": faultsNetwork},
-		},
-		Spec: corev1.PodSpec{
-			NodeName:                      cluster.Env.NodeName,
-			AutomountServiceAccountToken:  &automount,
-			TerminationGracePeriodSeconds: &grace,
-			Containers: []corev1.Container{{
-				Name:            "shell",
-				Image:           "localhost/busybox:e2e",
-				ImagePullPolicy: corev1.PullNever,
-				Command:         []string{podCommand, "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"},
-			}},
-		},
-	}
+	return framework.BusyboxPod(cluster.Env.NodeName, faultsNamespace, name, faultsNetwork)
 }
