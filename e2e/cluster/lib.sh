@@ -158,6 +158,9 @@ start_daemon_via() {
 	setsid bash -c 'echo $$ >"$0"; for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -le 2 ] || eval "exec $fd>&-"; done; exec "$@"' \
 		"$PID_DIR/$name.pid" "${wrapper[@]}" "$@" \
 		</dev/null >>"$logfile" 2>&1 &
+	# The daemon outlives this shell, and a test may SIGKILL it; without
+	# disown, bash reports that as "Killed" with the whole command line.
+	disown $!
 
 	if ! wait_until 10 "$name to start" daemon_pid "$name"; then
 		die "$name did not start; see $logfile"
