@@ -210,10 +210,16 @@ func (r *NetworkReconciler) finalize(ctx context.Context, log logr.Logger, nad *
 		log.Info("NAD deleted; its virtual network was not created by this NAD and stays", "virtualNetwork", conf.VirtualNetwork)
 		return ctrl.Result{}, r.removeFinalizer(ctx, nad)
 	}
-	if users := len(vn.VirtualMachineInterfaceBackRefs) + len(vn.InstanceIPBackRefs); users > 0 {
-		msg := fmt.Sprintf("virtual network %s is still used by %d interfaces and addresses; it is deleted once their pods are gone", conf.VirtualNetwork, users)
-		r.Recorder.Eventf(nad, nil, corev1.EventTypeNormal, "VirtualNetworkInUse", "DeleteVirtualNetwork", "%s", msg)
-		if err := r.setStatus(ctx, nad, networkStatus{VirtualNetwork: conf.VirtualNetwork, UUID: id, Managed: true, State: networkDeleting, LastError: msg}); err != nil {
+	if vmis, iips := len(vn.VirtualMachineInterfaceBackRefs), len(vn.InstanceIPBackRefs); vmis+iips > 0 {
+		msg := fmt.Sprintf("virtual network %s is still in use (virtual-machine-interfaces: %d, instance-ips: %d); it is deleted once their pods are gone",
+			conf.VirtualNetwork, vmis, iips)
+		status := networkStatus{VirtualNetwork: conf.VirtualNetwork, UUID: id, Managed: true, State: networkDeleting, LastError: msg}
+		// Each retry finds the same users until a pod goes, so the Event
+		// is recorded only when the status changes.
+		if !r.statusRecorded(nad, status) {
+			r.Recorder.Eventf(nad, nil, corev1.EventTypeNormal, "VirtualNetworkInUse", "DeleteVirtualNetwork", "%s", msg)
+		}
+		if err := r.setStatus(ctx, nad, status); err != nil {
 			log.Error(err, "cannot record network status")
 		}
 		return ctrl.Result{RequeueAfter: notFoundRetry}, nil
@@ -241,6 +247,13 @@ func (r *NetworkReconciler) removeFinalizer(ctx context.Context, nad *nadv1.Netw
 }
 
 // setStatus writes NetworkStatusAnnotation when its value changed.
+// statusRecorded reports whether the NAD's status annotation already holds
+// status.
+func (r *NetworkReconciler) statusRecorded(nad *nadv1.NetworkAttachmentDefinition, status networkStatus) bool {
+	data, err := json.Marshal(status)
+	return err == nil && nad.Annotations[NetworkStatusAnnotation] == string(data)
+}
+
 func (r *NetworkReconciler) setStatus(ctx context.Context, nad *nadv1.NetworkAttachmentDefinition, status networkStatus) error {
 	data, err := json.Marshal(status)
 	if err != nil {

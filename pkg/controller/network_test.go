@@ -138,8 +138,23 @@ func TestNetworkDeletedOnlyWhenUnused(t *testing.T) {
 	if res.RequeueAfter == 0 {
 		t.Error("deleting a NAD whose VN is in use must requeue")
 	}
-	if st := f.networkStatus("green"); st.State != networkDeleting {
+	st := f.networkStatus("green")
+	if st.State != networkDeleting {
 		t.Errorf("status state = %q, want %s", st.State, networkDeleting)
+	}
+	if !strings.Contains(st.LastError, "(virtual-machine-interfaces: 1, instance-ips: 1)") {
+		t.Errorf("status last error = %q, want the VMI and instance-ip counts", st.LastError)
+	}
+	// Retries that find the same users record no new Event.
+	f.reconcileNAD(n, "green")
+	var inUse int
+	for _, ev := range f.events() {
+		if strings.Contains(ev, "VirtualNetworkInUse") {
+			inUse++
+		}
+	}
+	if inUse != 1 {
+		t.Errorf("VirtualNetworkInUse Events after two reconciles = %d, want 1", inUse)
 	}
 
 	// The pod goes, the controller deletes its objects, then the VN can go.
