@@ -207,8 +207,37 @@ remove_cni_state() {
 # restore_host_state undoes what up.sh recorded: directories it created
 # outside the work dir (if empty), kubelet's cgroups, and the sysctls
 # kubelet overwrote.
+# remove_host_local_leftovers removes the dirs that host-local created under
+# its default dataDir, /var/lib/cni/networks, after up.sh ran, when they
+# hold no address reservation any more: only its lock file and the
+# last_reserved_ip.N files it keeps after every address is released.
+remove_host_local_leftovers() {
+	[ -f "$STATE_DIR/host-local-before" ] || return 0
+	local dir name file busy
+	for dir in /var/lib/cni/networks/*/; do
+		[ -d "$dir" ] || continue
+		name=$(basename "$dir")
+		grep -qxF -- "$name" "$STATE_DIR/host-local-before" && continue
+		busy=false
+		for file in "$dir"*; do
+			[ -e "$file" ] || continue
+			case $(basename "$file") in
+			lock | last_reserved_ip.*) ;;
+			*) busy=true ;;
+			esac
+		done
+		if $busy; then
+			log "not removing $dir: it still holds address reservations"
+			continue
+		fi
+		rm -f "$dir"lock "$dir"last_reserved_ip.*
+		rmdir "$dir" 2>/dev/null || log "could not remove $dir"
+	done
+}
+
 restore_host_state() {
 	[ -f "$STATE_DIR/recorded" ] || return 0
+	remove_host_local_leftovers
 	local path setting
 	while read -r path; do
 		[ -d "$path" ] || continue

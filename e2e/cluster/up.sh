@@ -76,6 +76,9 @@ record_host_state() {
 	[ -e "$STATE_DIR/recorded" ] && return 0
 
 	ls -1 /var/run/netns 2>/dev/null >"$STATE_DIR/netns-before" || true
+	# host-local's default dataDir, used by NADs of other plugins (such as
+	# examples/nad-bridge.yaml) that name none.
+	ls -1 /var/lib/cni/networks 2>/dev/null >"$STATE_DIR/host-local-before" || true
 	local name
 	for name in "${KUBELET_SYSCTLS[@]}"; do
 		echo "$name=$(sysctl -n "$name")"
@@ -85,7 +88,7 @@ record_host_state() {
 	# /var/log/containers whatever its root dir. containerd 1.6 keeps
 	# libcni's result cache in the fixed /var/lib/cni and shim sockets in
 	# /run/containerd/s.
-	for name in /var/lib/kubelet /var/lib/cni /var/log/containers /run/containerd; do
+	for name in /var/lib/kubelet /var/lib/cni /var/lib/cni/networks /var/log/containers /run/containerd; do
 		[ -e "$name" ] || echo "$name" >>"$STATE_DIR/created-dirs"
 	done
 	: >"$STATE_DIR/created-cgroups"
