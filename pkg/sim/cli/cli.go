@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -54,18 +55,24 @@ var errUsage = errors.New("usage")
 // Run runs the subcommand named by args[0] and returns the exit code: 0 on
 // success, 2 for a usage error, 1 for any other failure.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		printUsage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	// Help that the user asks for goes to stdout, so that it can be paged.
+	if isHelpFlag(args[0]) || args[0] == "help" {
+		printUsage(stdout)
 		return 0
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
 		}
-		err := c.run(ctx, args[1:], stdout, stderr)
+		usageOut := stderr
+		if slices.ContainsFunc(args[1:], isHelpFlag) {
+			usageOut = stdout
+		}
+		err := c.run(ctx, args[1:], stdout, usageOut)
 		switch {
 		case err == nil:
 			return 0
@@ -81,6 +88,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "contrail-sim: unknown command %q\n\n", args[0])
 	printUsage(stderr)
 	return 2
+}
+
+func isHelpFlag(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
 }
 
 func printUsage(w io.Writer) {

@@ -226,21 +226,35 @@ func TestRunUsage(t *testing.T) {
 	tests := []struct {
 		args     []string
 		wantCode int
-		wantErr  string
+		// wantText is expected on stderr, or on stdout for help that the
+		// user asked for.
+		wantText   string
+		wantStdout bool
 	}{
-		{nil, 2, "Commands:"},
-		{[]string{"help"}, 0, "create-vn"},
-		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
-		{[]string{"serve", "--no-such-flag"}, 2, "flag provided but not defined"},
-		{[]string{"serve", "extra"}, 2, "unexpected arguments"},
-		{[]string{"serve", "-h"}, 0, "SIGINT or SIGTERM"},
-		{[]string{"serve", "--log-level", "loud", "--no-dataplane"}, 2, "invalid log level"},
-		{[]string{"create-project", "justone"}, 2, "DOMAIN:PROJECT"},
+		{nil, 2, "Commands:", false},
+		{[]string{"help"}, 0, "create-vn", true},
+		{[]string{"-h"}, 0, "create-vn", true},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`, false},
+		{[]string{"serve", "--no-such-flag"}, 2, "flag provided but not defined", false},
+		{[]string{"serve", "extra"}, 2, "unexpected arguments", false},
+		{[]string{"serve", "-h"}, 0, "SIGINT or SIGTERM", true},
+		{[]string{"serve", "--log-level", "loud", "--no-dataplane"}, 2, "invalid log level", false},
+		{[]string{"create-project", "justone"}, 2, "DOMAIN:PROJECT", false},
 	}
 	for _, tt := range tests {
-		code, _, stderr := runCLI(t, tt.args...)
-		if code != tt.wantCode || !strings.Contains(stderr, tt.wantErr) {
-			t.Errorf("contrail-sim %q: exit %d, stderr %q; want exit %d containing %q", tt.args, code, stderr, tt.wantCode, tt.wantErr)
+		code, stdout, stderr := runCLI(t, tt.args...)
+		out, other := stderr, stdout
+		if tt.wantStdout {
+			out, other = stdout, stderr
+		}
+		if code != tt.wantCode {
+			t.Errorf("contrail-sim %q: exit %d, want %d", tt.args, code, tt.wantCode)
+		}
+		if !strings.Contains(out, tt.wantText) {
+			t.Errorf("contrail-sim %q: output %q does not contain %q (stdout %v)", tt.args, out, tt.wantText, tt.wantStdout)
+		}
+		if other != "" {
+			t.Errorf("contrail-sim %q: unexpected output on the other stream: %q", tt.args, other)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -12,7 +13,8 @@ func TestVMUsageErrors(t *testing.T) {
 		name     string
 		args     []string
 		wantCode int
-		stderr   string
+		// stderr is the expected text: on stdout for a help request.
+		stderr string
 	}{
 		{"no subcommand", []string{"vm"}, 2, "Usage: contrail-sim vm create|delete"},
 		{"unknown subcommand", []string{"vm", "start"}, 2, `unknown subcommand "start"`},
@@ -33,11 +35,16 @@ func TestVMUsageErrors(t *testing.T) {
 			if code != tt.wantCode {
 				t.Errorf("exit code = %d, want %d; stderr:\n%s", code, tt.wantCode, stderr.String())
 			}
-			if !strings.Contains(stderr.String(), tt.stderr) {
-				t.Errorf("stderr does not contain %q:\n%s", tt.stderr, stderr.String())
+			// Help that the user asks for goes to stdout, errors to stderr.
+			out, other := &stderr, &stdout
+			if slices.Contains(tt.args, "-h") {
+				out, other = &stdout, &stderr
 			}
-			if stdout.Len() > 0 {
-				t.Errorf("stdout = %q, want nothing", stdout.String())
+			if !strings.Contains(out.String(), tt.stderr) {
+				t.Errorf("output does not contain %q:\n%s", tt.stderr, out.String())
+			}
+			if other.Len() > 0 {
+				t.Errorf("other stream = %q, want nothing", other.String())
 			}
 		})
 	}
