@@ -11,7 +11,7 @@ type Subnet struct {
 	// CIDR is the subnet, for example "10.10.3.0/24" or "fd00:10::/64".
 	CIDR string `json:"cidr"`
 	// Gateway is the default gateway address. Empty lets Contrail choose,
-	// which is the last usable address minus one.
+	// which is the subnet's highest address minus one (.254 in a /24).
 	Gateway string `json:"gateway,omitempty"`
 	// AllocationPools limit the addresses Contrail hands out.
 	AllocationPools []AllocationPool `json:"allocationPools,omitempty"`
