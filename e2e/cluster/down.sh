@@ -121,6 +121,29 @@ stop_orphaned_containers() {
 	done
 }
 
+# stop_orphaned_shims kills the shims that containerd of this cluster
+# started and that outlived it without a bundle on disk. A containerd killed
+# while it created a sandbox leaves such a shim. A shim is recognised by
+# "-address $CONTAINERD_SOCKET" on its command line, which only this
+# cluster's containerd passes; its children go first.
+stop_orphaned_shims() {
+	local cmdline pid child children
+	for cmdline in /proc/[0-9]*/cmdline; do
+		pid=${cmdline#/proc/}
+		pid=${pid%/cmdline}
+		tr '\0' '\n' <"$cmdline" 2>/dev/null | grep -qx -- '.*containerd-shim[^/]*' || continue
+		tr '\0' '\n' <"$cmdline" 2>/dev/null | grep -qxF -- "$CONTAINERD_SOCKET" || continue
+		children=()
+		read -ra children <"/proc/$pid/task/$pid/children" 2>/dev/null || true
+		for child in "${children[@]}"; do
+			log "killing PID $child, left by the orphaned shim PID $pid"
+			kill -KILL "$child" 2>/dev/null || true
+		done
+		log "killing orphaned shim PID $pid"
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+
 # mounts_under_work prints every mount point under the work dir, deepest
 # first.
 mounts_under_work() {
@@ -289,6 +312,7 @@ main() {
 	remove_containers
 	stop_daemon containerd
 	stop_orphaned_containers
+	stop_orphaned_shims
 	stop_daemon kube-apiserver
 	stop_daemon etcd
 
