@@ -27,22 +27,14 @@ var cluster *framework.Cluster
 var configAPI *vncclient.Client
 
 func TestMain(m *testing.M) {
-	root, err := filepath.Abs("..")
-	if err != nil {
-		panic(err)
-	}
-	env, err := framework.LoadEnv(root)
+	var err error
+	cluster, err = framework.ConnectRepo("..")
 	if err != nil {
 		// Fail loudly: `go test -tags e2e` without a cluster is a mistake.
 		println("e2e:", err.Error())
 		os.Exit(1)
 	}
-	cluster, err = framework.Connect(env)
-	if err != nil {
-		println("e2e:", err.Error())
-		os.Exit(1)
-	}
-	configAPI, err = framework.NewConfigAPIClient(env, 5*time.Second)
+	configAPI, err = framework.NewConfigAPIClient(cluster.Env, 5*time.Second)
 	if err != nil {
 		println("e2e:", err.Error())
 		os.Exit(1)

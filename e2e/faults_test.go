@@ -1,8 +1,8 @@
 //go:build e2efaults && !e2e
 
 // Package e2e, built with the e2efaults tag, runs the fault run on the
-// local cluster that `e2e/run.sh faults` starts: pods with a contrail-vif
-// attachment are created and deleted in waves while, in turn, the
+// local cluster that `e2e/run.sh faults` starts. Pods with a contrail-vif
+// attachment are created and deleted in waves. Meanwhile, in turn, the
 // controller, the vRouter agent, the config API and containerd fail, and a
 // pod is force-deleted during its CNI ADD. Once the load settles, the run
 // checks that nothing leaked and writes _output/faults/summary.json.
@@ -35,16 +35,8 @@ import (
 var cluster *framework.Cluster
 
 func TestMain(m *testing.M) {
-	root, err := filepath.Abs("..")
-	if err != nil {
-		panic(err)
-	}
-	env, err := framework.LoadEnv(root)
-	if err != nil {
-		println("e2e faults:", err.Error())
-		os.Exit(1)
-	}
-	cluster, err = framework.Connect(env)
+	var err error
+	cluster, err = framework.ConnectRepo("..")
 	if err != nil {
 		println("e2e faults:", err.Error())
 		os.Exit(1)

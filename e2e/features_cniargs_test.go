@@ -10,7 +10,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/contrail-vif/contrail-vif/e2e/framework"
 	"github.com/contrail-vif/contrail-vif/pkg/attachment"
 )
 
@@ -18,38 +17,10 @@ import (
 // address and MAC on red only through "cni-args", next to a key that
 // contrail-vif does not know.
 func TestCNIArgsRequests(t *testing.T) {
-	ctx := context.Background()
 	applyRed(t)
 	applyExample(t, "pod-cni-args.yaml")
-	pod, err := cluster.WaitPodRunning(ctx, "default", "cni-args-1", podTimeout)
-	if err != nil {
-		events, _ := cluster.PodEvents(ctx, pod)
-		t.Fatalf("%v; events: %s", err, strings.Join(events, " | "))
-	}
-
-	statuses, err := framework.NetworkStatus(pod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, ok := framework.FindStatus(statuses, "default/red")
-	if !ok {
-		t.Fatalf("no default/red entry in %+v", statuses)
-	}
-	if st.Interface != "net1" || st.Mac != "02:00:00:00:10:77" || len(st.IPs) != 1 || st.IPs[0] != "10.10.1.77" {
-		t.Errorf("network-status = %+v, want net1 with 02:00:00:00:10:77 and 10.10.1.77", st)
-	}
-
-	netns, err := framework.PodNetnsPath(string(pod.UID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	link, err := framework.InspectLink(netns, "net1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if link.MAC != "02:00:00:00:10:77" || len(link.Addresses) != 1 || link.Addresses[0].String() != "10.10.1.77/24" {
-		t.Errorf("net1 = %+v, want MAC 02:00:00:00:10:77 and 10.10.1.77/24", link)
-	}
+	pod := waitRunning(t, "cni-args-1")
+	netns := checkRedAttachment(t, pod, "net1", "02:00:00:00:10:77", "10.10.1.77/24")
 
 	vmi, ok := readVMIAddress(t, string(pod.UID), "net1")
 	if !ok || vmi != "10.10.1.77" {

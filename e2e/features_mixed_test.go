@@ -51,11 +51,7 @@ func TestMixedPluginsInOnePod(t *testing.T) {
 	applyExample(t, "nad-bridge.yaml")
 	applyExample(t, "pod-mixed.yaml")
 
-	pod, err := cluster.WaitPodRunning(ctx, "default", "mixed-1", podTimeout)
-	if err != nil {
-		events, _ := cluster.PodEvents(ctx, pod)
-		t.Fatalf("%v; events: %s", err, strings.Join(events, " | "))
-	}
+	pod := waitRunning(t, "mixed-1")
 	statuses, err := framework.NetworkStatus(pod)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/contrail-vif/contrail-vif/e2e/framework"
@@ -42,13 +43,8 @@ func startExamplePod(t *testing.T, file, name string) (netns string, statuses []
 // network namespace and network-status.
 func waitPodNetworks(t *testing.T, name string) (netns string, statuses []nadStatus) {
 	t.Helper()
-	ctx := context.Background()
-	pod, err := cluster.WaitPodRunning(ctx, "default", name, podTimeout)
-	if err != nil {
-		events, _ := cluster.PodEvents(ctx, pod)
-		t.Fatalf("%v; events: %s", err, strings.Join(events, " | "))
-	}
-	statuses, err = framework.NetworkStatus(pod)
+	pod := waitRunning(t, name)
+	statuses, err := framework.NetworkStatus(pod)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +70,28 @@ func TestRequestedMACAddressAndInterface(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = cluster.Kubectl(context.Background(), "delete", "--ignore-not-found", "--wait=true", "--timeout=60s", "-f", examplePath("pod-requests.yaml"))
 	})
-	pod, err := cluster.WaitPodRunning(context.Background(), "default", "fixed-1", podTimeout)
+	pod := waitRunning(t, "fixed-1")
+	checkRedAttachment(t, pod, "red0", "02:00:00:00:10:20", "10.10.1.20/24")
+}
+
+// waitRunning waits until the pod name in default runs, and fails the test
+// with the pod's events when it does not.
+func waitRunning(t *testing.T, name string) *corev1.Pod {
+	t.Helper()
+	ctx := context.Background()
+	pod, err := cluster.WaitPodRunning(ctx, "default", name, podTimeout)
 	if err != nil {
-		events, _ := cluster.PodEvents(context.Background(), pod)
+		events, _ := cluster.PodEvents(ctx, pod)
 		t.Fatalf("%v; events: %s", err, strings.Join(events, " | "))
 	}
+	return pod
+}
+
+// checkRedAttachment checks that the pod's default/red attachment is
+// interface ifname with MAC mac and the one address cidr, both in
+// network-status and on the link, and returns the pod's netns path.
+func checkRedAttachment(t *testing.T, pod *corev1.Pod, ifname, mac, cidr string) string {
+	t.Helper()
 	statuses, err := framework.NetworkStatus(pod)
 	if err != nil {
 		t.Fatal(err)
@@ -87,20 +100,23 @@ func TestRequestedMACAddressAndInterface(t *testing.T) {
 	if !ok {
 		t.Fatalf("no default/red entry in %+v", statuses)
 	}
-	if st.Interface != "red0" || st.Mac != "02:00:00:00:10:20" || len(st.IPs) != 1 || st.IPs[0] != "10.10.1.20" {
-		t.Errorf("network-status = %+v, want red0 with 02:00:00:00:10:20 and 10.10.1.20", st)
+	ip, _, _ := strings.Cut(cidr, "/")
+	if st.Interface != ifname || st.Mac != mac || len(st.IPs) != 1 || st.IPs[0] != ip {
+		t.Errorf("network-status = %+v, want %s with %s and %s", st, ifname, mac, ip)
 	}
+
 	netns, err := framework.PodNetnsPath(string(pod.UID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	link, err := framework.InspectLink(netns, "red0")
+	link, err := framework.InspectLink(netns, ifname)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if link.MAC != "02:00:00:00:10:20" || len(link.Addresses) != 1 || link.Addresses[0].String() != "10.10.1.20/24" {
-		t.Errorf("red0 = %+v, want MAC 02:00:00:00:10:20 and 10.10.1.20/24", link)
+	if link.MAC != mac || len(link.Addresses) != 1 || link.Addresses[0].String() != cidr {
+		t.Errorf("%s = %+v, want MAC %s and %s", ifname, link, mac, cidr)
 	}
+	return netns
 }
 
 // TestSameNADTwice starts examples/pod-same-nad-twice.yaml: red as red0,

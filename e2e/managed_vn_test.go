@@ -31,11 +31,7 @@ func TestNADCreatesAndDeletesVirtualNetwork(t *testing.T) {
 		_, _ = cluster.Kubectl(ctx, "delete", "--ignore-not-found", "--wait=true", "--timeout=60s", "-f", examplePath("nad-managed.yaml"))
 	})
 
-	pod, err := cluster.WaitPodRunning(ctx, "default", "purple-1", podTimeout)
-	if err != nil {
-		events, _ := cluster.PodEvents(ctx, pod)
-		t.Fatalf("%v; events: %s", err, strings.Join(events, " | "))
-	}
+	pod := waitRunning(t, "purple-1")
 	statuses, err := framework.NetworkStatus(pod)
 	if err != nil {
 		t.Fatal(err)

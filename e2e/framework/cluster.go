@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -36,6 +37,20 @@ func Connect(env *Env) (*Cluster, error) {
 		return nil, fmt.Errorf("create clientset: %w", err)
 	}
 	return &Cluster{Env: env, Client: client}, nil
+}
+
+// ConnectRepo connects to the cluster that e2e/run.sh started for the
+// repository at root, reading its env file through LoadEnv.
+func ConnectRepo(root string) (*Cluster, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("resolve repository root %q: %w", root, err)
+	}
+	env, err := LoadEnv(root)
+	if err != nil {
+		return nil, err
+	}
+	return Connect(env)
 }
 
 // Kubectl runs kubectl against the cluster and returns its output.
