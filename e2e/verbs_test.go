@@ -213,7 +213,7 @@ func TestPluginVerbsDirectly(t *testing.T) {
 			t.Errorf("GC left tap %s", rec.Tap)
 		}
 		agent := agentclient.New(parsed.AgentURL, 5*time.Second)
-		// The agent reports a VMI it knows from config also without a port,
+		// The agent reports a VMI from its config also without a port,
 		// so what must be gone is the binding to the tap.
 		port, err := agent.Port(context.Background(), rec.VMIUUID)
 		if err != nil && !errors.Is(err, agentclient.ErrNotFound) {

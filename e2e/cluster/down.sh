@@ -121,11 +121,11 @@ stop_orphaned_containers() {
 	done
 }
 
-# stop_orphaned_shims kills the shims that containerd of this cluster
-# started and that outlived it without a bundle on disk. A containerd killed
-# while it created a sandbox leaves such a shim. A shim is recognised by
+# stop_orphaned_shims kills the shims that this cluster's containerd started
+# and that outlived it without a bundle on disk. A containerd killed while
+# it created a sandbox leaves such a shim. A shim is recognised by
 # "-address $CONTAINERD_SOCKET" on its command line, which only this
-# cluster's containerd passes; its children go first.
+# cluster's containerd passes. Its children are killed first.
 stop_orphaned_shims() {
 	local cmdline pid child children
 	for cmdline in /proc/[0-9]*/cmdline; do
@@ -231,9 +231,9 @@ remove_cni_state() {
 # outside the work dir (if empty), kubelet's cgroups, and the sysctls
 # kubelet overwrote.
 # remove_host_local_leftovers removes the dirs that host-local created under
-# its default dataDir, /var/lib/cni/networks, after up.sh ran, when they
-# hold no address reservation any more: only its lock file and the
-# last_reserved_ip.N files it keeps after every address is released.
+# its default dataDir, /var/lib/cni/networks, after up.sh ran. It removes a
+# dir only when it contains no address reservation any more, that is only
+# the lock file and the last_reserved_ip.N files host-local keeps.
 remove_host_local_leftovers() {
 	[ -f "$STATE_DIR/host-local-before" ] || return 0
 	local dir name file busy

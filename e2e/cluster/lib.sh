@@ -150,10 +150,10 @@ start_daemon_via() {
 	rm -f "$PID_DIR/$name.pid"
 	printf '%s\0' "$@" >"$PID_DIR/$name.cmdline"
 
-	# The inner shell writes its own PID, closes every descriptor it
-	# inherited beyond stdio (a caller's flock on the cluster lock must not
-	# outlive the caller), and then execs the wrapper or CMD, so the PID
-	# file names CMD itself even when setsid has to fork.
+	# The inner shell writes its own PID and then execs the wrapper or CMD,
+	# so the PID file names CMD itself even when setsid has to fork. Before
+	# that it closes every inherited descriptor beyond stdio, because a
+	# caller's flock on the cluster lock must not outlive the caller.
 	# shellcheck disable=SC2016
 	setsid bash -c 'echo $$ >"$0"; for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -le 2 ] || eval "exec $fd>&-"; done; exec "$@"' \
 		"$PID_DIR/$name.pid" "${wrapper[@]}" "$@" \

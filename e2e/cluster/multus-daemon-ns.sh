@@ -7,7 +7,7 @@
 #
 #   unshare --mount --propagation slave multus-daemon-ns.sh SA_DIR CMD...
 #
-# SA_DIR holds token, ca.crt and namespace. A tmpfs hides the host's /run in
+# SA_DIR contains token, ca.crt and namespace. A tmpfs hides the host's /run in
 # this namespace only; every path the cluster uses lives under $CLUSTER_WORK.
 # up.sh makes containerd's network namespace dir a shared mount, so the
 # namespaces of pods created later appear in here too (slave propagation).

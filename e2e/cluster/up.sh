@@ -388,10 +388,10 @@ $(primary_network | sed 's/^/        /')
 EOF
 }
 
-# install_multus_thick sets the node up as Multus's thick DaemonSet does:
-# the cluster network is a CNI config of its own, multus-daemon reads it
+# install_multus_thick sets the node up as Multus's thick DaemonSet does.
+# The cluster network is a CNI config of its own. multus-daemon reads it
 # ("multusConfigFile": "auto") and writes 00-multus.conf, which points
-# containerd at multus-shim; the shim forwards every CNI call to the daemon
+# containerd at multus-shim. The shim forwards every CNI call to the daemon
 # over a unix socket. start_multus_daemon starts the daemon.
 install_multus_thick() {
 	install -m 755 "$CLUSTER_BIN/multus-$MULTUS_VERSION/multus-shim" "$CNI_BIN_DIR/multus-shim"
@@ -425,9 +425,9 @@ EOF
 }
 
 # start_multus_daemon starts multus-daemon before containerd, so that
-# containerd never sees the cluster network's config without Multus in
+# containerd never loads the cluster network's config without Multus in
 # front of it. The daemon gets a ServiceAccount token through a mount
-# namespace of its own (multus-daemon-ns.sh), and sees the pods' network
+# namespace of its own (multus-daemon-ns.sh). It can open the pods' network
 # namespaces because their dir is a shared mount.
 start_multus_daemon() {
 	[ "$MULTUS_MODE" = thick ] || return 0

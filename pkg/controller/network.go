@@ -247,8 +247,8 @@ func (r *NetworkReconciler) removeFinalizer(ctx context.Context, nad *nadv1.Netw
 }
 
 // setStatus writes NetworkStatusAnnotation when its value changed.
-// statusRecorded reports whether the NAD's status annotation already holds
-// status.
+// statusRecorded reports whether the NAD's status annotation already
+// contains status.
 func (r *NetworkReconciler) statusRecorded(nad *nadv1.NetworkAttachmentDefinition, status networkStatus) bool {
 	data, err := json.Marshal(status)
 	return err == nil && nad.Annotations[NetworkStatusAnnotation] == string(data)

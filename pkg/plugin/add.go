@@ -276,8 +276,8 @@ func (p *Plugin) record(c *call, t plugTarget, tap string, result *current.Resul
 func (p *Plugin) rollback(c *call, vmiUUID, tap string, created, bindSent bool) {
 	if bindSent {
 		// The bind may have reached an agent that restarted before it
-		// replied, and the restarted agent keeps the port file, so the
-		// unbind is retried like DEL's, within the config's agentTimeout.
+		// replied. The restarted agent keeps the port file, so the unbind
+		// is retried like DEL's, within the config's agentTimeout.
 		ctx, cancel := context.WithTimeout(context.Background(), c.conf.AgentTimeout.Duration)
 		defer cancel()
 		if err := p.unbind(ctx, c, vmiUUID); err != nil {

@@ -93,8 +93,8 @@ func (p *Plugin) start(command string, args *skel.CmdArgs, stdin []byte) (*call,
 		if command != "DEL" {
 			return nil, confErr
 		}
-		// DEL must free what ADD made even when the config went bad
-		// since, so it reads what it can and uses defaults for the rest.
+		// DEL must free what ADD made even when the config became invalid
+		// after ADD, so it reads what it can and uses defaults for the rest.
 		conf, teardownProblems = netconf.ParseTeardown(stdin)
 		if conf == nil {
 			return nil, confErr

@@ -59,8 +59,8 @@ func (c controlClient) inventory(t *testing.T) Inventory {
 func TestControlRestartReplaysPortFiles(t *testing.T) {
 	second := testVMI()
 	second.UUID = vmi2UUID
-	gone := map[string]bool{}
-	a := newPersistentAgent(t, gone, testVMI(), second)
+	missingLinks := map[string]bool{}
+	a := newPersistentAgent(t, missingLinks, testVMI(), second)
 	addr := startServe(t, a.server)
 	control := newControlClient(t, a.server)
 
@@ -68,7 +68,7 @@ func TestControlRestartReplaysPortFiles(t *testing.T) {
 	a.do(t, http.MethodPost, "/port", toJSON(t, portRequest(t, vmi2UUID, "tapgone", nil)))
 	// The host interface of the second port disappears while the agent is
 	// down, as when its pod's veth is deleted.
-	gone["tapgone"] = true
+	missingLinks["tapgone"] = true
 
 	start := time.Now()
 	status, body := control.do(t, http.MethodPost, "restart", `{"down":"300ms"}`)
